@@ -1,0 +1,112 @@
+"""The served contract and the docs pages. The JSON at /api/v1/openapi.json is the hand-written
+YAML itself, not FastAPI's reconstruction; the docs pages load their assets from an installed
+package, so they work without internet access."""
+
+import json
+import re
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import fastapi_offline
+import yaml
+from fastapi import APIRouter, FastAPI
+from fastapi.openapi.docs import (
+    get_redoc_html,
+    get_swagger_ui_html,
+    get_swagger_ui_oauth2_redirect_html,
+)
+from starlette.responses import HTMLResponse, Response
+from starlette.staticfiles import StaticFiles
+
+from app.api.responses import API_PREFIX
+
+CONTRACT_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.yaml"
+STATIC_DIR = Path(fastapi_offline.__file__).parent / "static"
+OPENAPI_URL = f"{API_PREFIX}/openapi.json"
+STATIC_URL = f"{API_PREFIX}/docs/static"
+OAUTH2_REDIRECT_URL = f"{API_PREFIX}/docs/oauth2-redirect"
+
+
+class _JsonCompatibleLoader(yaml.SafeLoader):
+    """YAML 1.1 reads an unquoted `2026-01-01T00:00:00Z` as a datetime, which JSON cannot hold:
+    keep such scalars as the strings they are in JSON Schema."""
+
+
+_JsonCompatibleLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@cache
+def load_contract() -> dict[str, Any]:
+    with CONTRACT_PATH.open(encoding="utf-8") as file:
+        contract: dict[str, Any] = yaml.load(file, Loader=_JsonCompatibleLoader)  # noqa: S506
+    return contract
+
+
+@cache
+def _contract_json() -> bytes:
+    return json.dumps(load_contract(), ensure_ascii=False).encode("utf-8")
+
+
+HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+@cache
+def _methods_by_path() -> list[tuple[re.Pattern[str], str]]:
+    contract = load_contract()
+    prefix = contract["servers"][0]["url"]
+    table = []
+    for template, item in contract["paths"].items():
+        pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(prefix + template))
+        methods = ", ".join(sorted(m.upper() for m in item if m in HTTP_METHODS))
+        table.append((re.compile(pattern), methods))
+    return table
+
+
+def allowed_methods(path: str) -> str | None:
+    """The `Allow` header for a path of the contract: every method it documents."""
+    return next((methods for regex, methods in _methods_by_path() if regex.fullmatch(path)), None)
+
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/openapi.json")
+async def openapi_document() -> Response:
+    return Response(_contract_json(), media_type="application/json")
+
+
+@router.get("/docs")
+async def swagger_ui() -> HTMLResponse:
+    return get_swagger_ui_html(
+        openapi_url=OPENAPI_URL,
+        title=f"{load_contract()['info']['title']} - Swagger UI",
+        swagger_js_url=f"{STATIC_URL}/swagger-ui-bundle.js",
+        swagger_css_url=f"{STATIC_URL}/swagger-ui.css",
+        swagger_favicon_url=f"{STATIC_URL}/favicon.png",
+        oauth2_redirect_url=OAUTH2_REDIRECT_URL,
+    )
+
+
+@router.get("/docs/oauth2-redirect")
+async def swagger_ui_redirect() -> HTMLResponse:
+    return get_swagger_ui_oauth2_redirect_html()
+
+
+@router.get("/redoc")
+async def redoc() -> HTMLResponse:
+    return get_redoc_html(
+        openapi_url=OPENAPI_URL,
+        title=f"{load_contract()['info']['title']} - ReDoc",
+        redoc_js_url=f"{STATIC_URL}/redoc.standalone.js",
+        redoc_favicon_url=f"{STATIC_URL}/favicon.png",
+        with_google_fonts=False,
+    )
+
+
+def install_contract(app: FastAPI) -> None:
+    app.include_router(router, prefix=API_PREFIX)
+    app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="docs-static")

@@ -1,0 +1,179 @@
+"""Dependencies as types: an endpoint's signature says what it needs and who may call it.
+
+Request bodies are validated strictly against the generated models (FastAPI's lax mode would
+accept `"priority": "1"` or `due_date: 0`), so the server rejects exactly what the contract does.
+"""
+
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any, TypeVar
+from urllib.parse import parse_qsl
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.db import Database
+from app.core.security import PasswordHasher, TokenCodec, TokenType
+from app.domain.errors import Forbidden, Unauthorized
+from app.domain.models import User
+from app.services import auth as auth_service
+from generated.models import EntityTagList, IdempotencyKey, UserRole
+
+M = TypeVar("M", bound=BaseModel)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _database(request: Request) -> Database:
+    database: Database = request.app.state.database
+    return database
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    async for session in _database(request).session(write=request.method not in SAFE_METHODS):
+        yield session
+
+
+async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """A transaction that does not take SQLite's write lock up front (for login, which spends
+    most of its time hashing and rarely writes)."""
+    async for session in _database(request).session(write=False):
+        yield session
+
+
+def get_hasher(request: Request) -> PasswordHasher:
+    hasher: PasswordHasher = request.app.state.hasher
+    return hasher
+
+
+def get_codec(request: Request) -> TokenCodec:
+    codec: TokenCodec = request.app.state.codec
+    return codec
+
+
+# scope="function": the transaction ends (commit or rollback) before the response goes out, so a
+# client never sees a success that was not committed.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
+HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
+CodecDep = Annotated[TokenCodec, Depends(get_codec)]
+
+
+def bearer_token(request: Request) -> str:
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("Not authenticated.")
+    return token.strip()
+
+
+async def get_current_user(
+    session: SessionDep, codec: CodecDep, token: Annotated[str, Depends(bearer_token)]
+) -> User:
+    return await auth_service.user_for_token(session, codec, token, expected=TokenType.ACCESS)
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+async def get_admin_user(user: CurrentUser) -> User:
+    if user.role != UserRole.admin:
+        raise Forbidden("This operation needs the admin role.")
+    return user
+
+
+AdminUser = Annotated[User, Depends(get_admin_user)]
+
+
+def _invalid(errors: list[Any], prefix: str) -> RequestValidationError:
+    return RequestValidationError(
+        [{**e, "loc": (prefix, *e.get("loc", ()))} for e in errors],
+    )
+
+
+def json_body(model: type[M]) -> Callable[[Request], Any]:
+    """Parse the body as JSON into `model`, strictly."""
+
+    async def parse(request: Request) -> M:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "application/json":
+            raise _invalid(
+                [{"loc": (), "msg": "The body must be application/json", "type": "content_type"}],
+                "body",
+            )
+        try:
+            return model.model_validate_json(await request.body(), strict=True)
+        except ValidationError as exc:
+            raise _invalid(exc.errors(include_url=False, include_input=False), "body") from exc
+
+    return parse
+
+
+def form_body(model: type[M]) -> Callable[[Request], Any]:
+    """Parse an application/x-www-form-urlencoded body into `model`. Repeated fields are refused."""
+
+    async def parse(request: Request) -> M:
+        content_type = request.headers.get("content-type", "")
+        if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+            raise _invalid(
+                [{"loc": (), "msg": "The body must be a URL-encoded form", "type": "content_type"}],
+                "body",
+            )
+        try:
+            text = (await request.body()).decode("utf-8")
+            pairs = parse_qsl(text, keep_blank_values=True, errors="strict")
+        except (UnicodeDecodeError, ValueError) as exc:
+            raise _invalid([{"loc": (), "msg": "Malformed form", "type": "form"}], "body") from exc
+        fields = dict(pairs)
+        if len(fields) != len(pairs):
+            raise _invalid([{"loc": (), "msg": "Repeated field", "type": "form"}], "body")
+        try:
+            return model.model_validate(fields, strict=True)
+        except ValidationError as exc:
+            raise _invalid(exc.errors(include_url=False, include_input=False), "body") from exc
+
+    return parse
+
+
+def query_params(model: type[M]) -> Callable[[Request], Any]:
+    """Parse the query string into `model` (the generated per-operation parameter models)."""
+
+    async def parse(request: Request) -> M:
+        try:
+            return model.model_validate(dict(request.query_params))
+        except ValidationError as exc:
+            raise _invalid(exc.errors(include_url=False, include_input=False), "query") from exc
+
+    return parse
+
+
+_etags = TypeAdapter(EntityTagList)
+_idempotency_key = TypeAdapter(IdempotencyKey)
+
+
+def _header(request: Request, name: str, adapter: TypeAdapter[Any]) -> str | None:
+    value = request.headers.get(name)
+    if value is None:
+        return None
+    try:
+        return str(adapter.validate_python(value).root)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False, include_input=False)
+        raise _invalid([{**e, "loc": (name,)} for e in errors], "header") from exc
+
+
+def if_match(request: Request) -> str | None:
+    return _header(request, "If-Match", _etags)
+
+
+def if_none_match(request: Request) -> str | None:
+    return _header(request, "If-None-Match", _etags)
+
+
+def idempotency_key(request: Request) -> str | None:
+    return _header(request, "Idempotency-Key", _idempotency_key)
+
+
+IfMatch = Annotated[str | None, Depends(if_match)]
+IfNoneMatch = Annotated[str | None, Depends(if_none_match)]

@@ -1,0 +1,103 @@
+"""One error shape for everything: RFC 9457 problem+json, rendered by the handlers here.
+
+Domain errors, request validation, HTTP errors from routing (404, 405) and unexpected exceptions
+all come out as `generated.models.Problem`. A 500 never carries the exception's text.
+"""
+
+import logging
+from collections.abc import Iterable, Mapping
+from http import HTTPStatus
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from app.api.contract import allowed_methods
+from app.api.middleware.request_id import REQUEST_ID_HEADER
+from app.domain.errors import DomainError
+from generated.models import FieldError, Problem
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    detail: str,
+    *,
+    headers: Mapping[str, str] | None = None,
+    errors: list[FieldError] | None = None,
+) -> Response:
+    problem = Problem(
+        type="about:blank",
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=request.url.path,
+        request_id=request.state.request_id,
+    )
+    if errors is not None:
+        problem.errors = errors
+    # Set here too: a 500 is rendered outside the middleware that adds it to other responses.
+    headers = {**(headers or {}), REQUEST_ID_HEADER: request.state.request_id}
+    return Response(
+        problem.model_dump_json(),
+        status_code=status,
+        headers=headers,
+        media_type=PROBLEM_MEDIA_TYPE,
+    )
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
+    return [
+        FieldError(
+            loc=[p if isinstance(p, int) else str(p) for p in e.get("loc", ())],
+            msg=str(e.get("msg", "Invalid value")),
+            type=str(e.get("type", "value_error")),
+        )
+        for e in errors
+    ]
+
+
+async def _domain_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, DomainError)
+    return problem_response(request, exc.status, exc.detail, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    return problem_response(
+        request,
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "The request is invalid.",
+        errors=field_errors(exc.errors()),
+    )
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    headers = dict(exc.headers or {})
+    if exc.status_code == HTTPStatus.METHOD_NOT_ALLOWED:
+        # Starlette names only the first route's methods when a path has several routes.
+        headers["Allow"] = allowed_methods(request.url.path) or headers.get("Allow", "")
+    status = HTTPStatus(exc.status_code)
+    detail = exc.detail if isinstance(exc.detail, str) else status.phrase
+    return problem_response(request, exc.status_code, detail, headers=headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        request, HTTPStatus.INTERNAL_SERVER_ERROR, "An unexpected error occurred."
+    )
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

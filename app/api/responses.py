@@ -1,0 +1,20 @@
+"""Responses built from the generated models, serialised once (no second validation pass)."""
+
+from collections.abc import Mapping
+
+from pydantic import BaseModel
+from starlette.responses import Response
+
+API_PREFIX = "/api/v1"
+
+
+def model_response(
+    model: BaseModel, *, status: int = 200, headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        model.model_dump_json(), status_code=status, headers=headers, media_type="application/json"
+    )
+
+
+def no_content() -> Response:
+    return Response(status_code=204)

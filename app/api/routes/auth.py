@@ -1,0 +1,94 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from app.api.deps import (
+    CodecDep,
+    CurrentUser,
+    HasherDep,
+    ReadSessionDep,
+    SessionDep,
+    form_body,
+    json_body,
+)
+from app.api.responses import API_PREFIX, model_response, no_content
+from app.services import auth as auth_service
+from app.services.auth import Tokens
+from generated import models as api
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+# Token responses must never be stored by a browser or a proxy.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+
+
+def _token_response(tokens: Tokens) -> Response:
+    pair = api.TokenPair(
+        access_token=tokens.access_token,
+        refresh_token=tokens.refresh_token,
+        token_type=api.TokenType.bearer,
+        expires_in=tokens.expires_in,
+    )
+    return model_response(pair, headers=NO_STORE)
+
+
+@router.post("/register")
+async def register(
+    session: SessionDep,
+    hasher: HasherDep,
+    data: Annotated[api.UserRegister, Depends(json_body(api.UserRegister))],
+) -> Response:
+    user = await auth_service.register(
+        session,
+        hasher,
+        email=data.email,
+        password=data.password,
+        full_name=data.model_dump().get("full_name"),
+    )
+    return model_response(
+        api.User.model_validate(user, from_attributes=True),
+        status=201,
+        headers={"Location": f"{API_PREFIX}/users/{user.id}"},
+    )
+
+
+@router.post("/login")
+async def login(
+    session: ReadSessionDep,
+    hasher: HasherDep,
+    codec: CodecDep,
+    data: Annotated[api.LoginRequest, Depends(json_body(api.LoginRequest))],
+) -> Response:
+    user = await auth_service.authenticate(
+        session, hasher, email=data.email, password=data.password
+    )
+    return _token_response(auth_service.issue_tokens(codec, user))
+
+
+@router.post("/token")
+async def issue_token(
+    session: ReadSessionDep,
+    hasher: HasherDep,
+    codec: CodecDep,
+    data: Annotated[api.TokenRequestForm, Depends(form_body(api.TokenRequestForm))],
+) -> Response:
+    user = await auth_service.authenticate(
+        session, hasher, email=data.username, password=data.password
+    )
+    return _token_response(auth_service.issue_tokens(codec, user))
+
+
+@router.post("/refresh")
+async def refresh_tokens(
+    session: ReadSessionDep,
+    codec: CodecDep,
+    data: Annotated[api.RefreshRequest, Depends(json_body(api.RefreshRequest))],
+) -> Response:
+    return _token_response(await auth_service.refresh(session, codec, data.refresh_token))
+
+
+@router.post("/logout")
+async def logout(session: SessionDep, user: CurrentUser) -> Response:
+    await auth_service.logout(session, user)
+    return no_content()

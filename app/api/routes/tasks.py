@@ -1,0 +1,112 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from app.api.deps import CurrentUser, IfMatch, IfNoneMatch, SessionDep, json_body, query_params
+from app.api.etags import none_match, versions_for_if_match
+from app.api.responses import API_PREFIX, model_response, no_content
+from app.domain.models import Task
+from app.repositories.pagination import Page
+from app.repositories.tasks import TaskFilters
+from app.services import tasks as tasks_service
+from app.services.tasks import as_utc
+from generated import models as api
+
+router = APIRouter(prefix="/tasks", tags=["tasks"])
+
+
+def _task(task: Task) -> api.Task:
+    return api.Task.model_validate(task, from_attributes=True)
+
+
+def _task_response(task: Task, *, status: int = 200, location: bool = False) -> Response:
+    headers = {"ETag": task.etag}
+    if location:
+        headers["Location"] = f"{API_PREFIX}/tasks/{task.id}"
+    return model_response(_task(task), status=status, headers=headers)
+
+
+@router.get("")
+async def list_tasks(
+    session: SessionDep,
+    user: CurrentUser,
+    params: Annotated[
+        api.ListTasksParametersQuery, Depends(query_params(api.ListTasksParametersQuery))
+    ],
+) -> Response:
+    given = params.model_dump()
+    filters = TaskFilters(
+        status=given.get("status"),
+        priority=given.get("priority"),
+        due_before=as_utc(given.get("due_before"), field="due_before"),
+        due_after=as_utc(given.get("due_after"), field="due_after"),
+        search=given.get("q"),
+    )
+    sort = api.TaskSort(params.sort or api.TaskSort.field_created_at)
+    page = Page(params.page, params.per_page)
+    tasks, total = await tasks_service.list_tasks(session, user, filters, sort, page)
+    return model_response(
+        api.TaskList(
+            tasks=[_task(t) for t in tasks], total=total, page=page.number, per_page=page.size
+        )
+    )
+
+
+@router.post("")
+async def create_task(
+    session: SessionDep,
+    user: CurrentUser,
+    data: Annotated[api.TaskCreate, Depends(json_body(api.TaskCreate))],
+) -> Response:
+    task = await tasks_service.create_task(session, user, data)
+    return _task_response(task, status=201, location=True)
+
+
+@router.get("/{task_id}")
+async def get_task(
+    session: SessionDep, user: CurrentUser, task_id: uuid.UUID, if_none_match: IfNoneMatch
+) -> Response:
+    task = await tasks_service.get_task(session, user, task_id)
+    if none_match(if_none_match, task):
+        return Response(status_code=304, headers={"ETag": task.etag})
+    return _task_response(task)
+
+
+@router.put("/{task_id}")
+async def replace_task(
+    session: SessionDep,
+    user: CurrentUser,
+    task_id: uuid.UUID,
+    if_match: IfMatch,
+    data: Annotated[api.TaskReplace, Depends(json_body(api.TaskReplace))],
+) -> Response:
+    task = await tasks_service.replace_task(
+        session, user, task_id, data, expected_versions=versions_for_if_match(if_match)
+    )
+    return _task_response(task)
+
+
+@router.patch("/{task_id}")
+async def update_task(
+    session: SessionDep,
+    user: CurrentUser,
+    task_id: uuid.UUID,
+    if_match: IfMatch,
+    data: Annotated[api.TaskUpdate, Depends(json_body(api.TaskUpdate))],
+) -> Response:
+    task = await tasks_service.update_task(
+        session, user, task_id, data, expected_versions=versions_for_if_match(if_match)
+    )
+    return _task_response(task)
+
+
+@router.delete("/{task_id}")
+async def delete_task(
+    session: SessionDep, user: CurrentUser, task_id: uuid.UUID, if_match: IfMatch
+) -> Response:
+    await tasks_service.delete_task(
+        session, user, task_id, expected_versions=versions_for_if_match(if_match)
+    )
+    return no_content()

@@ -1,0 +1,95 @@
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from starlette.responses import Response
+
+from app.api.deps import AdminUser, CurrentUser, HasherDep, SessionDep, json_body, query_params
+from app.api.responses import model_response, no_content
+from app.domain.models import User
+from app.repositories.pagination import Page
+from app.repositories.users import UserFilters
+from app.services import auth as auth_service
+from app.services import users as users_service
+from generated import models as api
+
+router = APIRouter(prefix="/users", tags=["users"])
+
+
+def _user(user: User) -> api.User:
+    return api.User.model_validate(user, from_attributes=True)
+
+
+# /users/me is declared before /users/{user_id}, so that "me" is never taken for an id.
+@router.get("/me")
+async def get_current_user(user: CurrentUser) -> Response:
+    return model_response(_user(user))
+
+
+@router.patch("/me")
+async def update_current_user(
+    session: SessionDep,
+    user: CurrentUser,
+    data: Annotated[api.UserUpdateMe, Depends(json_body(api.UserUpdateMe))],
+) -> Response:
+    return model_response(_user(await users_service.update_me(session, user, data)))
+
+
+@router.put("/me/password")
+async def change_password(
+    session: SessionDep,
+    hasher: HasherDep,
+    user: CurrentUser,
+    data: Annotated[api.PasswordChange, Depends(json_body(api.PasswordChange))],
+) -> Response:
+    await auth_service.change_password(
+        session,
+        hasher,
+        user,
+        current_password=data.current_password,
+        new_password=data.new_password,
+    )
+    return no_content()
+
+
+@router.get("")
+async def list_users(
+    session: SessionDep,
+    _admin: AdminUser,
+    params: Annotated[
+        api.ListUsersParametersQuery, Depends(query_params(api.ListUsersParametersQuery))
+    ],
+) -> Response:
+    given = params.model_dump()
+    filters = UserFilters(
+        role=given.get("role"), is_active=given.get("is_active"), search=given.get("q")
+    )
+    users, total = await users_service.list_users(
+        session, filters, Page(params.page, params.per_page)
+    )
+    return model_response(
+        api.UserList(
+            users=[_user(u) for u in users], total=total, page=params.page, per_page=params.per_page
+        )
+    )
+
+
+@router.get("/{user_id}")
+async def get_user(session: SessionDep, _admin: AdminUser, user_id: uuid.UUID) -> Response:
+    return model_response(_user(await users_service.get_user(session, user_id)))
+
+
+@router.patch("/{user_id}")
+async def update_user(
+    session: SessionDep,
+    _admin: AdminUser,
+    user_id: uuid.UUID,
+    data: Annotated[api.UserAdminUpdate, Depends(json_body(api.UserAdminUpdate))],
+) -> Response:
+    return model_response(_user(await users_service.update_user(session, user_id, data)))
+
+
+@router.delete("/{user_id}")
+async def delete_user(session: SessionDep, _admin: AdminUser, user_id: uuid.UUID) -> Response:
+    await users_service.delete_user(session, user_id)
+    return no_content()

@@ -1,0 +1,105 @@
+"""Engines and sessions. Nothing outside this module knows which driver or dialect is in use.
+
+SQLite is set up for a server: WAL (readers never block the writer), a busy timeout, foreign keys,
+and explicit transactions. Requests that write begin with `BEGIN IMMEDIATE`, so a writer waits for
+the lock up front instead of failing (or losing an update) when it upgrades a stale read snapshot.
+"""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.config import Settings
+
+WRITE_OPTION = "taskapi_write"
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection: Any) -> None:
+        write = connection.get_execution_options().get(WRITE_OPTION, False)
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+
+def _configure_postgresql(engine: Engine, statement_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET statement_timeout = {int(statement_timeout_ms)}")
+        cursor.close()
+        dbapi_connection.commit()
+
+
+def _configure(engine: Engine, settings: Settings) -> None:
+    if settings.is_sqlite:
+        _configure_sqlite(engine, settings.SQLITE_BUSY_TIMEOUT_MS)
+    else:
+        _configure_postgresql(engine, settings.DB_STATEMENT_TIMEOUT_MS)
+
+
+def create_db_engine(settings: Settings) -> AsyncEngine:
+    settings.ensure_sqlite_directory()
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if not settings.is_sqlite:
+        options |= {"pool_size": settings.DB_POOL_SIZE, "max_overflow": settings.DB_MAX_OVERFLOW}
+    engine = create_async_engine(settings.async_database_url, **options)
+    _configure(engine.sync_engine, settings)
+    return engine
+
+
+def create_sync_engine(settings: Settings) -> Engine:
+    """A blocking engine for migrations and command-line tools, configured like the server's."""
+    settings.ensure_sqlite_directory()
+    engine = create_engine(settings.DATABASE_URL, pool_pre_ping=True)
+    _configure(engine, settings)
+    return engine
+
+
+class Database:
+    """The engine and the two kinds of session a request can open."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._readers = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+        self._writers = async_sessionmaker(
+            engine.execution_options(**{WRITE_OPTION: True}),
+            class_=AsyncSession,
+            expire_on_commit=False,
+        )
+
+    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the caller finishes, rolled back if it raises."""
+        factory = self._writers if write else self._readers
+        async with factory() as session:
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+
+    async def ping(self) -> bool:
+        """Whether the database answers a query."""
+        try:
+            async with self.engine.connect() as connection:
+                await connection.exec_driver_sql("SELECT 1")
+        except Exception:  # any failure means "not reachable", whatever the driver raised
+            return False
+        return True
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,74 @@
+"""The tables. Enum values come from the contract's generated models, stored as plain strings."""
+
+import uuid
+from datetime import datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from app.domain.types import UTCDateTime, utcnow
+from generated.models import TaskPriority, TaskStatus, UserRole
+
+# Stable constraint and index names, so autogenerate behaves the same on SQLite and PostgreSQL.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _string_enum(enum: type[StrEnum]) -> sa.Enum:
+    return sa.Enum(
+        enum,
+        native_enum=False,
+        length=16,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "user"
+    __table_args__ = (
+        sa.Index("uq_user_email_lower", sa.func.lower(sa.column("email")), unique=True),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    email: str = Field(max_length=254)
+    full_name: str | None = Field(default=None, max_length=100)
+    hashed_password: str = Field(max_length=255)
+    role: UserRole = Field(default=UserRole.user, sa_type=_string_enum(UserRole))
+    is_active: bool = True
+    # Bumped to revoke every token issued so far (logout, password change, deactivation).
+    token_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Task(SQLModel, table=True):
+    __tablename__ = "task"
+    __table_args__ = (
+        sa.Index("ix_task_user_id_created_at", "user_id", "created_at"),
+        sa.Index("ix_task_user_id_status", "user_id", "status"),
+        sa.Index("ix_task_user_id_due_date", "user_id", "due_date"),
+    )
+
+    id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE")
+    title: str = Field(max_length=200)
+    description: str | None = Field(default=None, max_length=2000)
+    priority: TaskPriority = Field(default=TaskPriority.medium, sa_type=_string_enum(TaskPriority))
+    status: TaskStatus = Field(default=TaskStatus.todo, sa_type=_string_enum(TaskStatus))
+    due_date: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Bumped on every change; the ETag is this number.
+    version: int = 1
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+    @property
+    def etag(self) -> str:
+        """The version as a strong entity tag (`"3"`)."""
+        return f'"{self.version}"'

@@ -1,0 +1,99 @@
+"""Every query on the `user` table."""
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.domain.errors import Conflict
+from app.domain.models import User
+from app.repositories.pagination import Page
+from generated.models import UserRole
+
+EMAIL_TAKEN = "This email is already registered."
+
+
+@dataclass(frozen=True, slots=True)
+class UserFilters:
+    role: UserRole | None = None
+    is_active: bool | None = None
+    search: str | None = None
+
+
+def contains_text(column: Any, text: str) -> Any:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return func.lower(column).like(f"%{escaped}%", escape="\\")
+
+
+async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
+    return await session.get(User, user_id)
+
+
+async def get_by_email(session: AsyncSession, email: str) -> User | None:
+    query = select(User).where(func.lower(User.email) == email.lower())
+    return (await session.exec(query)).first()
+
+
+async def save(session: AsyncSession, user: User) -> User:
+    """Insert or update `user`; an email another user has (in any letter case) is a Conflict."""
+    session.add(user)
+    await _flush_unique_email(session)
+    return user
+
+
+async def _flush_unique_email(session: AsyncSession) -> None:
+    try:
+        await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(EMAIL_TAKEN) from exc
+
+
+async def bump_token_version(session: AsyncSession, user_id: uuid.UUID) -> None:
+    """Revoke every token issued to the user so far, atomically."""
+    await session.exec(
+        update(User)
+        .where(col(User.id) == user_id)
+        .values(token_version=User.token_version + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+
+
+async def delete(session: AsyncSession, user: User) -> None:
+    await session.delete(user)
+    await session.flush()
+
+
+async def count_active_admins(session: AsyncSession) -> int:
+    query = select(func.count()).where(User.role == UserRole.admin, col(User.is_active))
+    return int((await session.exec(query)).one())
+
+
+async def list_page(
+    session: AsyncSession, filters: UserFilters, page: Page
+) -> tuple[list[User], int]:
+    conditions: list[Any] = []
+    if filters.role is not None:
+        conditions.append(User.role == filters.role)
+    if filters.is_active is not None:
+        conditions.append(User.is_active == filters.is_active)
+    if filters.search:
+        conditions.append(
+            or_(
+                contains_text(User.email, filters.search),
+                contains_text(User.full_name, filters.search),
+            )
+        )
+    total_query = select(func.count()).select_from(User).where(*conditions)
+    total = int((await session.exec(total_query)).one())
+    rows = await session.exec(
+        select(User)
+        .where(*conditions)
+        .order_by(col(User.created_at).desc(), col(User.id).desc())
+        .offset(page.offset)
+        .limit(page.size)
+    )
+    return list(rows.all()), total

@@ -1,0 +1,111 @@
+"""Registration, credentials and token lifecycle."""
+
+from dataclasses import dataclass
+
+from sqlalchemy.exc import OperationalError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.core.security import InvalidToken, PasswordHasher, TokenCodec, TokenType
+from app.domain.errors import BadRequest, Conflict, Unauthorized
+from app.domain.models import User
+from app.repositories import users as users_repo
+
+BAD_CREDENTIALS = "Incorrect email or password."
+
+
+@dataclass(frozen=True, slots=True)
+class Tokens:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+
+def issue_tokens(codec: TokenCodec, user: User) -> Tokens:
+    return Tokens(
+        access_token=codec.encode(
+            user_id=user.id, version=user.token_version, type=TokenType.ACCESS
+        ),
+        refresh_token=codec.encode(
+            user_id=user.id, version=user.token_version, type=TokenType.REFRESH
+        ),
+        expires_in=int(codec.access_ttl.total_seconds()),
+    )
+
+
+async def register(
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    *,
+    email: str,
+    password: str,
+    full_name: str | None,
+) -> User:
+    if await users_repo.get_by_email(session, email) is not None:
+        raise Conflict(users_repo.EMAIL_TAKEN)
+    hashed = await hasher.hash(password)
+    return await users_repo.save(
+        session, User(email=email, full_name=full_name, hashed_password=hashed)
+    )
+
+
+async def authenticate(
+    session: AsyncSession, hasher: PasswordHasher, *, email: str, password: str
+) -> User:
+    """The active user with these credentials; the same Unauthorized for every failure."""
+    user = await users_repo.get_by_email(session, email)
+    ok, new_hash = await hasher.verify(password, user.hashed_password if user else None)
+    if user is None or not ok or not user.is_active:
+        raise Unauthorized(BAD_CREDENTIALS)
+    if new_hash is not None:
+        await _upgrade_hash(session, user, new_hash)
+    return user
+
+
+async def _upgrade_hash(session: AsyncSession, user: User, new_hash: str) -> None:
+    """Re-hash an outdated (e.g. bcrypt) hash. Best effort: on a busy database, the next login
+    tries again; the login itself must not fail for it."""
+    try:
+        async with session.begin_nested():
+            user.hashed_password = new_hash
+            await users_repo.save(session, user)
+    except OperationalError:
+        await session.refresh(user)
+
+
+async def user_for_token(
+    session: AsyncSession, codec: TokenCodec, token: str, *, expected: TokenType
+) -> User:
+    """The user a token belongs to, if the token is valid, current and the user active."""
+    try:
+        claims = codec.decode(token, expected=expected)
+    except InvalidToken as exc:
+        raise Unauthorized() from exc
+    user = await users_repo.get(session, claims.user_id)
+    if user is None or not user.is_active or user.token_version != claims.version:
+        raise Unauthorized()
+    return user
+
+
+async def refresh(session: AsyncSession, codec: TokenCodec, refresh_token: str) -> Tokens:
+    user = await user_for_token(session, codec, refresh_token, expected=TokenType.REFRESH)
+    return issue_tokens(codec, user)
+
+
+async def logout(session: AsyncSession, user: User) -> None:
+    await users_repo.bump_token_version(session, user.id)
+
+
+async def change_password(
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    user: User,
+    *,
+    current_password: str,
+    new_password: str,
+) -> None:
+    ok, _ = await hasher.verify(current_password, user.hashed_password)
+    if not ok:
+        raise BadRequest("The current password is wrong.")
+    user.hashed_password = await hasher.hash(new_password)
+    user.token_version += 1
+    await users_repo.save(session, user)

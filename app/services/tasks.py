@@ -1,0 +1,134 @@
+"""Task rules: ownership, the urgent-task deadline, optimistic concurrency."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from app.domain.errors import NotFound, PreconditionFailed, UnprocessableContent
+from app.domain.models import Task, User
+from app.domain.types import utcnow
+from app.repositories import tasks as tasks_repo
+from app.repositories.pagination import Page
+from app.repositories.tasks import TaskFilters
+from generated.models import TaskCreate, TaskPriority, TaskReplace, TaskSort, TaskUpdate
+
+URGENT_DEADLINE = timedelta(hours=24)
+TASK_NOT_FOUND = "Task not found."
+STALE_ETAG = "The task has changed since the given ETag."
+
+
+def as_utc(value: datetime | None, *, field: str) -> datetime | None:
+    """`value` in UTC; a time that has no UTC equivalent (year 1 at +01:00) is refused."""
+    if value is None:
+        return None
+    try:
+        return value.astimezone(UTC)
+    except OverflowError as exc:
+        raise UnprocessableContent(f"{field} is outside the supported range.") from exc
+
+
+async def create_task(session: AsyncSession, owner: User, data: TaskCreate) -> Task:
+    values = data.model_dump()
+    now = utcnow()
+    due_date = as_utc(values.get("due_date"), field="due_date")
+    if due_date is None and data.priority == TaskPriority.urgent:
+        due_date = now + URGENT_DEADLINE
+    task = Task(
+        user_id=owner.id,
+        title=data.title,
+        description=values.get("description"),
+        priority=data.priority,
+        due_date=due_date,
+        created_at=now,
+        updated_at=now,
+    )
+    return await tasks_repo.add(session, task)
+
+
+async def list_tasks(
+    session: AsyncSession, owner: User, filters: TaskFilters, sort: TaskSort, page: Page
+) -> tuple[list[Task], int]:
+    return await tasks_repo.list_page(
+        session, owner_id=owner.id, filters=filters, sort=sort, page=page
+    )
+
+
+async def get_task(session: AsyncSession, owner: User, task_id: uuid.UUID) -> Task:
+    task = await tasks_repo.get(session, owner_id=owner.id, task_id=task_id)
+    if task is None:
+        raise NotFound(TASK_NOT_FOUND)
+    return task
+
+
+async def replace_task(
+    session: AsyncSession,
+    owner: User,
+    task_id: uuid.UUID,
+    data: TaskReplace,
+    *,
+    expected_versions: frozenset[int] | None,
+) -> Task:
+    sent = data.model_dump()
+    values = {
+        "title": data.title,
+        "priority": data.priority,
+        "status": data.status,
+        "description": sent.get("description"),
+        "due_date": as_utc(sent.get("due_date"), field="due_date"),
+    }
+    return await _update(session, owner, task_id, values, expected_versions)
+
+
+async def update_task(
+    session: AsyncSession,
+    owner: User,
+    task_id: uuid.UUID,
+    data: TaskUpdate,
+    *,
+    expected_versions: frozenset[int] | None,
+) -> Task:
+    values = data.model_dump()  # only the fields sent
+    if "due_date" in values:
+        values["due_date"] = as_utc(values["due_date"], field="due_date")
+    return await _update(session, owner, task_id, values, expected_versions)
+
+
+async def delete_task(
+    session: AsyncSession,
+    owner: User,
+    task_id: uuid.UUID,
+    *,
+    expected_versions: frozenset[int] | None,
+) -> None:
+    deleted = await tasks_repo.delete_if_current(
+        session, owner_id=owner.id, task_id=task_id, expected_versions=expected_versions
+    )
+    if not deleted:
+        await _raise_missing_or_stale(session, owner, task_id)
+
+
+async def _update(
+    session: AsyncSession,
+    owner: User,
+    task_id: uuid.UUID,
+    values: dict[str, Any],
+    expected_versions: frozenset[int] | None,
+) -> Task:
+    task = await tasks_repo.update_if_current(
+        session,
+        owner_id=owner.id,
+        task_id=task_id,
+        expected_versions=expected_versions,
+        values={**values, "updated_at": utcnow()},
+    )
+    if task is None:
+        await _raise_missing_or_stale(session, owner, task_id)
+    assert task is not None
+    return task
+
+
+async def _raise_missing_or_stale(session: AsyncSession, owner: User, task_id: uuid.UUID) -> None:
+    current = await get_task(session, owner, task_id)  # NotFound when it is not there at all
+    raise PreconditionFailed(STALE_ETAG, etag=current.etag)
