@@ -7,10 +7,10 @@ database at head.
 
 from logging.config import fileConfig
 
+from alembic import context
 from sqlmodel import SQLModel
 
 import app.domain.models  # noqa: F401  (registers the tables on SQLModel.metadata)
-from alembic import context
 from app.core.config import get_settings
 from app.core.db import WRITE_OPTION, create_sync_engine
 
@@ -22,7 +22,7 @@ if config.config_file_name is not None and config.attributes.get("configure_logg
 
 
 def run_migrations_online() -> None:
-    settings = get_settings()
+    settings = config.attributes.get("settings") or get_settings()
     engine = create_sync_engine(settings)
     with engine.connect() as connection:
         connection = connection.execution_options(**{WRITE_OPTION: True})

@@ -28,14 +28,13 @@ async def _create_admin(email: str, password: str) -> bool:
     settings = get_settings()
     database = Database(create_db_engine(settings))
     try:
-        async for session in database.session(write=True):
+        async with database.session(write=True) as session:
             created = await users_service.ensure_admin(
                 session, PasswordHasher(settings), email=email, password=password
             )
-            return created is not None
     finally:
         await database.dispose()
-    return False
+    return created is not None
 
 
 def create_admin(email: str) -> int:
@@ -46,7 +45,7 @@ def create_admin(email: str) -> int:
     if getpass.getpass("Repeat password: ") != password:
         print("The passwords differ.", file=sys.stderr)
         return 2
-    upgrade_to_head()
+    upgrade_to_head(get_settings())
     if not asyncio.run(_create_admin(email, password)):
         print(f"{email} is already registered; nothing changed.", file=sys.stderr)
         return 1

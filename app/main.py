@@ -29,13 +29,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await run_in_threadpool(upgrade_to_head)
+        await run_in_threadpool(upgrade_to_head, settings)
         database = Database(create_db_engine(settings))
         app.state.database = database
         app.state.hasher = PasswordHasher(settings)
         app.state.codec = TokenCodec(settings)
         if settings.FIRST_ADMIN_EMAIL and settings.FIRST_ADMIN_PASSWORD:
-            async for session in database.session(write=True):
+            async with database.session(write=True) as session:
                 await users_service.ensure_admin(
                     session,
                     app.state.hasher,

@@ -8,8 +8,8 @@ Create Date: 2026-11-26
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-
 from alembic import op
+
 from app.domain.types import UTCDateTime
 
 revision: str = "0001"

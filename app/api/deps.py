@@ -32,14 +32,14 @@ def _database(request: Request) -> Database:
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request, committed before the response is sent."""
-    async for session in _database(request).session(write=request.method not in SAFE_METHODS):
+    async with _database(request).session(write=request.method not in SAFE_METHODS) as session:
         yield session
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A transaction that does not take SQLite's write lock up front (for login, which spends
     most of its time hashing and rarely writes)."""
-    async for session in _database(request).session(write=False):
+    async with _database(request).session(write=False) as session:
         yield session
 
 

@@ -6,6 +6,7 @@ the lock up front instead of failing (or losing an update) when it upgrades a st
 """
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -53,10 +54,12 @@ def _configure(engine: Engine, settings: Settings) -> None:
 
 def create_db_engine(settings: Settings) -> AsyncEngine:
     settings.ensure_sqlite_directory()
-    options: dict[str, Any] = {"pool_pre_ping": True}
-    if not settings.is_sqlite:
-        options |= {"pool_size": settings.DB_POOL_SIZE, "max_overflow": settings.DB_MAX_OVERFLOW}
-    engine = create_async_engine(settings.async_database_url, **options)
+    engine = create_async_engine(
+        settings.async_database_url,
+        pool_pre_ping=True,
+        pool_size=settings.DB_POOL_SIZE,
+        max_overflow=settings.DB_MAX_OVERFLOW,
+    )
     _configure(engine.sync_engine, settings)
     return engine
 
@@ -81,6 +84,7 @@ class Database:
             expire_on_commit=False,
         )
 
+    @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the caller finishes, rolled back if it raises."""
         factory = self._writers if write else self._readers

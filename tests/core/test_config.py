@@ -1,0 +1,49 @@
+import pytest
+from fastapi.testclient import TestClient
+from pydantic import ValidationError
+
+from app.core.config import DEVELOPMENT_SECRET_KEY, Settings
+from app.main import create_app
+from tests.conftest import API, make_settings
+
+
+class TestSecretKey:
+    def test_development_falls_back_to_the_built_in_secret(self) -> None:
+        settings = make_settings("sqlite://", SECRET_KEY=None)
+        assert settings.secret_key == DEVELOPMENT_SECRET_KEY
+
+    @pytest.mark.parametrize(
+        "secret", [None, "", DEVELOPMENT_SECRET_KEY, "changeme", "short-but-random-7f3a"]
+    )
+    def test_production_refuses_a_missing_default_or_short_secret(self, secret: str | None) -> None:
+        with pytest.raises(ValidationError, match="SECRET_KEY"):
+            make_settings("sqlite://", ENVIRONMENT="production", SECRET_KEY=secret)
+
+    def test_production_accepts_a_long_random_secret(self) -> None:
+        settings = make_settings("sqlite://", ENVIRONMENT="production", SECRET_KEY="k" * 48)
+        assert settings.secret_key == "k" * 48
+
+
+def test_allowed_origins_come_as_a_comma_separated_list(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://a.example, https://b.example")
+    assert Settings(_env_file=None).ALLOWED_ORIGINS == [
+        "https://a.example",
+        "https://b.example",
+    ]
+
+
+def test_sqlite_urls_run_on_aiosqlite() -> None:
+    assert make_settings("sqlite:///./data/app.db").async_database_url == (
+        "sqlite+aiosqlite:///./data/app.db"
+    )
+    url = "postgresql+psycopg://app@db/app"
+    assert make_settings(url).async_database_url == url
+
+
+def test_production_sends_hsts(tmp_path: object) -> None:
+    settings = make_settings(
+        f"sqlite:///{tmp_path}/hsts.db", ENVIRONMENT="production", SECRET_KEY="k" * 48
+    )
+    with TestClient(create_app(settings)) as client:
+        response = client.get(f"{API}/health")
+    assert response.headers["strict-transport-security"].startswith("max-age=")

@@ -1,0 +1,107 @@
+"""Concurrency against real server processes: no lost writes, no 'database is locked', no
+deadlock when more requests are in flight than the pool has connections."""
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, unique_email
+from tests.databases import postgres_test_database
+from tests.servers import live_server
+
+T = TypeVar("T")
+API = "/api/v1"
+
+
+def in_parallel(count: int, call: Callable[[int], T], *, threads: int = 32) -> list[T]:
+    with ThreadPoolExecutor(max_workers=threads) as pool:
+        return list(pool.map(call, range(count)))
+
+
+@pytest.fixture(scope="module")
+def fresh_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with postgres_test_database() as url:
+        yield url or f"sqlite:///{tmp_path_factory.mktemp('concurrency')}/app.db"
+
+
+@pytest.fixture(scope="module")
+def server(fresh_database_url: str) -> Iterator[str]:
+    # A pool far smaller than the number of requests in flight.
+    with live_server(fresh_database_url, workers=2, DB_POOL_SIZE="2", DB_MAX_OVERFLOW="0") as url:
+        yield url
+
+
+def account(base_url: str) -> dict[str, str]:
+    email = unique_email()
+    with httpx.Client(base_url=base_url) as http:
+        assert http.post(f"{API}/auth/register", json={"email": email, "password": PASSWORD})
+        tokens = http.post(f"{API}/auth/login", json={"email": email, "password": PASSWORD})
+    return {"Authorization": f"Bearer {tokens.json()['access_token']}"}
+
+
+def test_many_writers_on_two_processes_lose_nothing(server: str) -> None:
+    headers = account(server)
+
+    def create(i: int) -> int:
+        with httpx.Client(base_url=server, timeout=60) as http:
+            response = http.post(f"{API}/tasks", json={"title": f"task {i}"}, headers=headers)
+            return response.status_code
+
+    statuses = in_parallel(120, create)
+    assert statuses == [201] * 120
+    listed = httpx.get(f"{server}{API}/tasks", params={"per_page": 1}, headers=headers)
+    assert listed.json()["total"] == 120
+
+
+def test_more_requests_in_flight_than_pool_connections(server: str) -> None:
+    headers = account(server)
+    with httpx.Client(base_url=server) as http:
+        task = http.post(f"{API}/tasks", json={"title": "read me"}, headers=headers).json()
+
+    def read(_: int) -> int:
+        with httpx.Client(base_url=server, timeout=60) as http:
+            return http.get(f"{API}/tasks/{task['id']}", headers=headers).status_code
+
+    assert in_parallel(96, read, threads=48) == [200] * 96
+
+
+def test_concurrent_writers_with_one_etag_exactly_one_wins(server: str) -> None:
+    headers = account(server)
+    with httpx.Client(base_url=server) as http:
+        task = http.post(f"{API}/tasks", json={"title": "contested"}, headers=headers).json()
+
+    def patch(i: int) -> int:
+        with httpx.Client(base_url=server, timeout=60) as http:
+            return http.patch(
+                f"{API}/tasks/{task['id']}",
+                json={"title": f"writer {i}"},
+                headers={**headers, "If-Match": '"1"'},
+            ).status_code
+
+    statuses = in_parallel(12, patch)
+    assert sorted(statuses) == [200] + [412] * 11
+
+
+def test_concurrent_registrations_of_one_email_give_one_201(server: str) -> None:
+    email = unique_email()
+
+    def register(i: int) -> int:
+        # Vary the letter case: uniqueness ignores it.
+        address = email.upper() if i % 2 else email
+        with httpx.Client(base_url=server, timeout=60) as http:
+            body = {"email": address, "password": PASSWORD}
+            return http.post(f"{API}/auth/register", json=body).status_code
+
+    statuses = in_parallel(12, register)
+    assert sorted(statuses) == [201] + [409] * 11
+
+
+def test_a_token_from_one_process_works_on_another(fresh_database_url: str, tmp_path: Path) -> None:
+    with live_server(fresh_database_url) as first, live_server(fresh_database_url) as second:
+        headers = account(first)
+        response = httpx.get(f"{second}{API}/users/me", headers=headers)
+    assert response.status_code == 200
