@@ -9,9 +9,12 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
 
 from app.api.contract import install_contract, load_contract
+from app.api.middleware.body_size import BodySizeLimitMiddleware
+from app.api.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from app.api.middleware.request_id import RequestIdMiddleware
 from app.api.middleware.security_headers import SecurityHeadersMiddleware
 from app.api.problems import install_problem_handlers
+from app.api.rate_limit import RateLimiter
 from app.api.responses import API_PREFIX
 from app.api.routes import auth, health, tasks, users
 from app.core.config import Environment, Settings, get_settings
@@ -60,11 +63,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
+    app.state.rate_limiter = RateLimiter(settings) if settings.RATE_LIMIT_ENABLED else None
     install_problem_handlers(app)
     for router in (health.router, auth.router, users.router, tasks.router):
         app.include_router(router, prefix=API_PREFIX)
     install_contract(app)
     # Added last is outermost: the request id exists before anything else runs.
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
+    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.ALLOWED_ORIGINS,
@@ -78,7 +84,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             "Idempotency-Key",
             "X-Request-ID",
         ],
-        expose_headers=["ETag", "Location", "X-Request-ID", "Retry-After"],
+        expose_headers=[
+            "ETag",
+            "Location",
+            "X-Request-ID",
+            "Retry-After",
+            "RateLimit-Limit",
+            "RateLimit-Remaining",
+            "RateLimit-Reset",
+        ],
     )
     app.add_middleware(
         SecurityHeadersMiddleware, hsts=settings.ENVIRONMENT is Environment.PRODUCTION

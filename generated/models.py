@@ -112,11 +112,13 @@ class User(BaseModel):
         Field(
             examples=["ada@example.com"],
             max_length=254,
-            pattern="^[^\\s@\\x00-\\x1F\\x7F]+@[^\\s@\\x00-\\x1F\\x7F]+\\.[^\\s@\\x00-\\x1F\\x7F]+$",
+            pattern="^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]([.A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,62}[A-Za-z0-9!#$%&'*+/=?^_`{|}~-])?@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
         ),
     ]
     """
-    An email address. Compared without regard to letter case.
+    An email address (ASCII, without quoted parts or address literals). Compared without
+    regard to letter case.
+
     """
     full_name: Annotated[
         str | None,
@@ -181,11 +183,13 @@ class UserRegister(BaseModel):
         Field(
             examples=["ada@example.com"],
             max_length=254,
-            pattern="^[^\\s@\\x00-\\x1F\\x7F]+@[^\\s@\\x00-\\x1F\\x7F]+\\.[^\\s@\\x00-\\x1F\\x7F]+$",
+            pattern="^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]([.A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,62}[A-Za-z0-9!#$%&'*+/=?^_`{|}~-])?@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
         ),
     ]
     """
-    An email address. Compared without regard to letter case.
+    An email address (ASCII, without quoted parts or address literals). Compared without
+    regard to letter case.
+
     """
     password: Annotated[
         str,
@@ -223,11 +227,13 @@ class UserUpdateMe(BaseModel):
         Field(
             examples=["ada@example.com"],
             max_length=254,
-            pattern="^[^\\s@\\x00-\\x1F\\x7F]+@[^\\s@\\x00-\\x1F\\x7F]+\\.[^\\s@\\x00-\\x1F\\x7F]+$",
+            pattern="^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]([.A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,62}[A-Za-z0-9!#$%&'*+/=?^_`{|}~-])?@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
         ),
     ] = MISSING
     """
-    An email address. Compared without regard to letter case.
+    An email address (ASCII, without quoted parts or address literals). Compared without
+    regard to letter case.
+
     """
     full_name: Annotated[
         str | MISSING | None,
@@ -306,11 +312,13 @@ class LoginRequest(BaseModel):
         Field(
             examples=["ada@example.com"],
             max_length=254,
-            pattern="^[^\\s@\\x00-\\x1F\\x7F]+@[^\\s@\\x00-\\x1F\\x7F]+\\.[^\\s@\\x00-\\x1F\\x7F]+$",
+            pattern="^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]([.A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,62}[A-Za-z0-9!#$%&'*+/=?^_`{|}~-])?@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
         ),
     ]
     """
-    An email address. Compared without regard to letter case.
+    An email address (ASCII, without quoted parts or address literals). Compared without
+    regard to letter case.
+
     """
     password: Annotated[str, Field(max_length=128, min_length=1, pattern="^[^\\x00]*$")]
     """
@@ -340,11 +348,13 @@ class TokenRequestForm(BaseModel):
         Field(
             examples=["ada@example.com"],
             max_length=254,
-            pattern="^[^\\s@\\x00-\\x1F\\x7F]+@[^\\s@\\x00-\\x1F\\x7F]+\\.[^\\s@\\x00-\\x1F\\x7F]+$",
+            pattern="^[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]([.A-Za-z0-9!#$%&'*+/=?^_`{|}~-]{0,62}[A-Za-z0-9!#$%&'*+/=?^_`{|}~-])?@[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+$",
         ),
     ]
     """
-    An email address. Compared without regard to letter case.
+    An email address (ASCII, without quoted parts or address literals). Compared without
+    regard to letter case.
+
     """
     password: Annotated[str, Field(max_length=128, min_length=1, pattern="^[^\\x00]*$")]
     """
@@ -543,7 +553,7 @@ class TaskCreate(BaseModel):
     """
     Free text; tabs and line breaks allowed.
     """
-    priority: TaskPriority = "medium"
+    priority: TaskPriority = TaskPriority.medium
     due_date: Annotated[
         AwareDatetime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
     ] = MISSING
@@ -660,7 +670,7 @@ class ListTasksParametersQuery(BaseModel):
     """
     A case-insensitive substring.
     """
-    sort: TaskSort | None = "-created_at"
+    sort: TaskSort | None = TaskSort.field_created_at
     page: Annotated[int, Field(ge=1, le=100000)] = 1
     per_page: Annotated[int, Field(ge=1, le=100)] = 20
 

@@ -5,7 +5,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -24,7 +24,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(database_url: str, *, workers: int = 1, **env: str) -> Iterator[str]:
+def live_server(
+    database_url: str, *, workers: int = 1, env: Mapping[str, str] | None = None
+) -> Iterator[str]:
     """Run `uvicorn app.main:app` on a free port until the block ends; yields its base URL."""
     port = free_port()
     environment = {
@@ -34,7 +36,9 @@ def live_server(database_url: str, *, workers: int = 1, **env: str) -> Iterator[
         "ARGON2_TIME_COST": "1",
         "ARGON2_MEMORY_COST_KIB": "8",
         "LOG_LEVEL": "WARNING",
-        **env,
+        "RATE_LIMIT_LOGIN": "100000/minute",
+        "RATE_LIMIT_DEFAULT": "100000/minute",
+        **(env or {}),
     }
     command = [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1"]
     command += ["--port", str(port), "--workers", str(workers), "--no-access-log"]

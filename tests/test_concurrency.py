@@ -31,7 +31,8 @@ def fresh_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 @pytest.fixture(scope="module")
 def server(fresh_database_url: str) -> Iterator[str]:
     # A pool far smaller than the number of requests in flight.
-    with live_server(fresh_database_url, workers=2, DB_POOL_SIZE="2", DB_MAX_OVERFLOW="0") as url:
+    pool = {"DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "0"}
+    with live_server(fresh_database_url, workers=2, env=pool) as url:
         yield url
 
 

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api.rate_limit import limit_user
 from app.core.db import Database
 from app.core.security import PasswordHasher, TokenCodec, TokenType
 from app.domain.errors import Forbidden, Unauthorized
@@ -69,9 +70,15 @@ def bearer_token(request: Request) -> str:
 
 
 async def get_current_user(
-    session: SessionDep, codec: CodecDep, token: Annotated[str, Depends(bearer_token)]
+    request: Request,
+    session: SessionDep,
+    codec: CodecDep,
+    token: Annotated[str, Depends(bearer_token)],
 ) -> User:
-    return await auth_service.user_for_token(session, codec, token, expected=TokenType.ACCESS)
+    """The user the access token belongs to; spends one request of their rate-limit budget."""
+    user = await auth_service.user_for_token(session, codec, token, expected=TokenType.ACCESS)
+    await limit_user(request, str(user.id))
+    return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -111,7 +118,9 @@ def json_body(model: type[M]) -> Callable[[Request], Any]:
 
 
 def form_body(model: type[M]) -> Callable[[Request], Any]:
-    """Parse an application/x-www-form-urlencoded body into `model`. Repeated fields are refused."""
+    """Parse an application/x-www-form-urlencoded body into `model`.
+
+    As OAuth2 asks, a known parameter sent twice is refused and unknown ones are ignored."""
 
     async def parse(request: Request) -> M:
         content_type = request.headers.get("content-type", "")
@@ -126,10 +135,11 @@ def form_body(model: type[M]) -> Callable[[Request], Any]:
         except (UnicodeDecodeError, ValueError) as exc:
             raise _invalid([{"loc": (), "msg": "Malformed form", "type": "form"}], "body") from exc
         fields = dict(pairs)
-        if len(fields) != len(pairs):
+        known = model.model_fields.keys()
+        if sum(1 for name, _ in pairs if name in known) != len(known & fields.keys()):
             raise _invalid([{"loc": (), "msg": "Repeated field", "type": "form"}], "body")
         try:
-            return model.model_validate(fields, strict=True)
+            return model.model_validate_strings(fields, strict=True)
         except ValidationError as exc:
             raise _invalid(exc.errors(include_url=False, include_input=False), "body") from exc
 

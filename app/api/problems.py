@@ -8,6 +8,7 @@ import logging
 from collections.abc import Iterable, Mapping
 from http import HTTPStatus
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,7 +38,8 @@ def problem_response(
         title=HTTPStatus(status).phrase,
         status=status,
         detail=detail,
-        instance=request.url.path,
+        # Percent-encoded, so that it is a valid URI reference whatever the path holds.
+        instance=quote(request.url.path),
         request_id=request.state.request_id,
     )
     if errors is not None:

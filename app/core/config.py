@@ -42,6 +42,14 @@ class Settings(BaseSettings):
     FIRST_ADMIN_EMAIL: str | None = None
     FIRST_ADMIN_PASSWORD: SecretStr | None = None
 
+    RATE_LIMIT_ENABLED: bool = True
+    RATE_LIMIT_LOGIN: str = "10/minute"
+    RATE_LIMIT_DEFAULT: str = "600/minute"
+    # Unset: budgets live in this process. Set (redis://host:6379/0): shared by every process.
+    REDIS_URL: str | None = None
+    RATE_LIMIT_KEY_PREFIX: str = "taskapi"
+    MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1)
+
     ALLOWED_ORIGINS: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     LOG_LEVEL: str = "INFO"
 

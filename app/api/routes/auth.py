@@ -1,6 +1,6 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.responses import Response
 
 from app.api.deps import (
@@ -12,12 +12,15 @@ from app.api.deps import (
     form_body,
     json_body,
 )
+from app.api.rate_limit import limit_auth_by_client, limit_login_by_email
 from app.api.responses import API_PREFIX, model_response, no_content
 from app.services import auth as auth_service
 from app.services.auth import Tokens
 from generated import models as api
 
 router = APIRouter(prefix="/auth", tags=["auth"])
+
+LimitByClient = Depends(limit_auth_by_client)
 
 # Token responses must never be stored by a browser or a proxy.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -33,7 +36,7 @@ def _token_response(tokens: Tokens) -> Response:
     return model_response(pair, headers=NO_STORE)
 
 
-@router.post("/register")
+@router.post("/register", dependencies=[LimitByClient])
 async def register(
     session: SessionDep,
     hasher: HasherDep,
@@ -53,33 +56,37 @@ async def register(
     )
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[LimitByClient])
 async def login(
+    request: Request,
     session: ReadSessionDep,
     hasher: HasherDep,
     codec: CodecDep,
     data: Annotated[api.LoginRequest, Depends(json_body(api.LoginRequest))],
 ) -> Response:
+    await limit_login_by_email(request, data.email)
     user = await auth_service.authenticate(
         session, hasher, email=data.email, password=data.password
     )
     return _token_response(auth_service.issue_tokens(codec, user))
 
 
-@router.post("/token")
+@router.post("/token", dependencies=[LimitByClient])
 async def issue_token(
+    request: Request,
     session: ReadSessionDep,
     hasher: HasherDep,
     codec: CodecDep,
     data: Annotated[api.TokenRequestForm, Depends(form_body(api.TokenRequestForm))],
 ) -> Response:
+    await limit_login_by_email(request, data.username)
     user = await auth_service.authenticate(
         session, hasher, email=data.username, password=data.password
     )
     return _token_response(auth_service.issue_tokens(codec, user))
 
 
-@router.post("/refresh")
+@router.post("/refresh", dependencies=[LimitByClient])
 async def refresh_tokens(
     session: ReadSessionDep,
     codec: CodecDep,
