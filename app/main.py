@@ -1,14 +1,16 @@
 """The application factory: settings, database, middleware, error handlers, routes, contract."""
 
-import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.concurrency import run_in_threadpool
 from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 
 from app.api.contract import install_contract, load_contract
+from app.api.middleware.access_log import AccessLogMiddleware, Metrics
 from app.api.middleware.body_size import BodySizeLimitMiddleware
 from app.api.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from app.api.middleware.request_id import RequestIdMiddleware
@@ -19,16 +21,16 @@ from app.api.responses import API_PREFIX
 from app.api.routes import auth, health, tasks, users
 from app.core.config import Environment, Settings, get_settings
 from app.core.db import Database, create_db_engine
+from app.core.logging import configure_logging
 from app.core.migrations import upgrade_to_head
 from app.core.security import PasswordHasher, TokenCodec
 from app.services import users as users_service
 
-logger = logging.getLogger(__name__)
-
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    logging.basicConfig(level=settings.LOG_LEVEL)
+    configure_logging(level=settings.LOG_LEVEL, json_format=settings.LOG_FORMAT == "json")
+    metrics = Metrics() if settings.METRICS_ENABLED else None
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -68,6 +70,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in (health.router, auth.router, users.router, tasks.router):
         app.include_router(router, prefix=API_PREFIX)
     install_contract(app)
+    if metrics is not None:
+        install_metrics(app, metrics)
     # Added last is outermost: the request id exists before anything else runs.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
     app.add_middleware(RateLimitHeadersMiddleware)
@@ -97,8 +101,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(
         SecurityHeadersMiddleware, hsts=settings.ENVIRONMENT is Environment.PRODUCTION
     )
+    app.add_middleware(AccessLogMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)
     return app
+
+
+def install_metrics(app: FastAPI, metrics: Metrics) -> None:
+    """GET /metrics in Prometheus' text format; outside the API contract, off by default."""
+
+    @app.get("/metrics", include_in_schema=False)
+    async def prometheus_metrics() -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
 
 app = create_app()

@@ -4,6 +4,7 @@ package, so they work without internet access."""
 
 import json
 import re
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -54,21 +55,40 @@ def _contract_json() -> bytes:
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 
 
+@dataclass(frozen=True, slots=True)
+class _PathEntry:
+    regex: re.Pattern[str]
+    template: str
+    methods: str
+
+
 @cache
-def _methods_by_path() -> list[tuple[re.Pattern[str], str]]:
+def _paths() -> list[_PathEntry]:
     contract = load_contract()
     prefix = contract["servers"][0]["url"]
     table = []
     for template, item in contract["paths"].items():
         pattern = re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(prefix + template))
         methods = ", ".join(sorted(m.upper() for m in item if m in HTTP_METHODS))
-        table.append((re.compile(pattern), methods))
+        table.append(_PathEntry(re.compile(pattern), prefix + template, methods))
     return table
+
+
+def _entry(path: str) -> _PathEntry | None:
+    return next((entry for entry in _paths() if entry.regex.fullmatch(path)), None)
 
 
 def allowed_methods(path: str) -> str | None:
     """The `Allow` header for a path of the contract: every method it documents."""
-    return next((methods for regex, methods in _methods_by_path() if regex.fullmatch(path)), None)
+    entry = _entry(path)
+    return entry.methods if entry else None
+
+
+def path_template(path: str) -> str | None:
+    """The contract's template for a concrete path (`/api/v1/tasks/{task_id}`), for logs and
+    metrics whose labels must not grow with every id."""
+    entry = _entry(path)
+    return entry.template if entry else None
 
 
 router = APIRouter(include_in_schema=False)

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.api.middleware.access_log import USER_ID_KEY
 from app.api.rate_limit import limit_user
 from app.core.db import Database
 from app.core.security import PasswordHasher, TokenCodec, TokenType
@@ -77,6 +78,7 @@ async def get_current_user(
 ) -> User:
     """The user the access token belongs to; spends one request of their rate-limit budget."""
     user = await auth_service.user_for_token(session, codec, token, expected=TokenType.ACCESS)
+    setattr(request.state, USER_ID_KEY, str(user.id))  # for the access log
     await limit_user(request, str(user.id))
     return user
 
