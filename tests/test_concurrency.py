@@ -106,3 +106,22 @@ def test_a_token_from_one_process_works_on_another(fresh_database_url: str, tmp_
         headers = account(first)
         response = httpx.get(f"{second}{API}/users/me", headers=headers)
     assert response.status_code == 200
+
+
+def test_concurrent_retries_with_one_idempotency_key_create_once(server: str) -> None:
+    headers = {**account(server), "Idempotency-Key": "once-only"}
+
+    def post(_: int) -> tuple[int, str | None, str | None]:
+        with httpx.Client(base_url=server, timeout=60) as http:
+            response = http.post(f"{API}/tasks", json={"title": "once"}, headers=headers)
+            task_id = response.json().get("id") if response.status_code == 201 else None
+            return response.status_code, response.headers.get("idempotent-replayed"), task_id
+
+    results = in_parallel(10, post)
+    created = [r for r in results if r[0] == 201 and r[1] is None]
+    replayed = [r for r in results if r[0] == 201 and r[1] == "true"]
+    assert len(created) == 1
+    assert all(status in (201, 409) for status, _, _ in results)
+    assert {task_id for _, _, task_id in replayed} <= {created[0][2]}
+    listed = httpx.get(f"{server}{API}/tasks", headers=headers)
+    assert listed.json()["total"] == 1

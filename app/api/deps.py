@@ -20,7 +20,8 @@ from app.core.security import PasswordHasher, TokenCodec, TokenType
 from app.domain.errors import Forbidden, Unauthorized
 from app.domain.models import User
 from app.services import auth as auth_service
-from generated.models import EntityTagList, IdempotencyKey, UserRole
+from generated import models as api
+from generated.models import EntityTagList, UserRole
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -161,7 +162,7 @@ def query_params(model: type[M]) -> Callable[[Request], Any]:
 
 
 _etags = TypeAdapter(EntityTagList)
-_idempotency_key = TypeAdapter(IdempotencyKey)
+_idempotency_key = TypeAdapter(api.IdempotencyKey)
 
 
 def _header(request: Request, name: str, adapter: TypeAdapter[Any]) -> str | None:
@@ -188,4 +189,5 @@ def idempotency_key(request: Request) -> str | None:
 
 
 IfMatch = Annotated[str | None, Depends(if_match)]
+IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]
 IfNoneMatch = Annotated[str | None, Depends(if_none_match)]

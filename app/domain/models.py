@@ -72,3 +72,20 @@ class Task(SQLModel, table=True):
     def etag(self) -> str:
         """The version as a strong entity tag (`"3"`)."""
         return f'"{self.version}"'
+
+
+class IdempotencyKey(SQLModel, table=True):
+    """A client's `Idempotency-Key` for one create, and the response to replay for it."""
+
+    __tablename__ = "idempotency_key"
+
+    user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE", primary_key=True)
+    key: str = Field(max_length=255, primary_key=True)
+    # sha256 of the canonical request, so the same key with another body is recognised.
+    fingerprint: str = Field(max_length=64)
+    # None while the first request is still being served.
+    response_status: int | None = None
+    response_body: str | None = None
+    response_headers: str | None = None  # JSON object
+    locked_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime, index=True)

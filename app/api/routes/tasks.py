@@ -4,8 +4,17 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
-from app.api.deps import CurrentUser, IfMatch, IfNoneMatch, SessionDep, json_body, query_params
+from app.api.deps import (
+    CurrentUser,
+    IdempotencyKey,
+    IfMatch,
+    IfNoneMatch,
+    SessionDep,
+    json_body,
+    query_params,
+)
 from app.api.etags import none_match, versions_for_if_match
+from app.api.idempotency import respond_once
 from app.api.responses import API_PREFIX, model_response, no_content
 from app.domain.models import Task
 from app.repositories.pagination import Page
@@ -58,10 +67,16 @@ async def list_tasks(
 async def create_task(
     session: SessionDep,
     user: CurrentUser,
+    key: IdempotencyKey,
     data: Annotated[api.TaskCreate, Depends(json_body(api.TaskCreate))],
 ) -> Response:
-    task = await tasks_service.create_task(session, user, data)
-    return _task_response(task, status=201, location=True)
+    async def create() -> Response:
+        task = await tasks_service.create_task(session, user, data)
+        return _task_response(task, status=201, location=True)
+
+    return await respond_once(
+        session, user_id=user.id, key=key, canonical_request=data.model_dump_json(), respond=create
+    )
 
 
 @router.get("/{task_id}")
