@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -23,12 +24,23 @@ def free_port() -> int:
         return port
 
 
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen[bytes]
+    port: int
+
+
 @contextmanager
 def live_server(
-    database_url: str, *, workers: int = 1, env: Mapping[str, str] | None = None
-) -> Iterator[str]:
-    """Run `uvicorn app.main:app` on a free port until the block ends; yields its base URL."""
-    port = free_port()
+    database_url: str,
+    *,
+    workers: int = 1,
+    env: Mapping[str, str] | None = None,
+    port: int | None = None,
+) -> Iterator[Server]:
+    """Run `uvicorn app.main:app` on a free port until the block ends (or the test kills it)."""
+    port = port or free_port()
     environment = {
         **os.environ,
         "DATABASE_URL": database_url,
@@ -46,7 +58,7 @@ def live_server(
     base_url = f"http://127.0.0.1:{port}"
     try:
         _wait_until_healthy(base_url, process)
-        yield base_url
+        yield Server(base_url, process, port)
     finally:
         process.terminate()
         try:

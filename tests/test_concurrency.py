@@ -3,7 +3,6 @@ deadlock when more requests are in flight than the pool has connections."""
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -32,8 +31,8 @@ def fresh_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str
 def server(fresh_database_url: str) -> Iterator[str]:
     # A pool far smaller than the number of requests in flight.
     pool = {"DB_POOL_SIZE": "2", "DB_MAX_OVERFLOW": "0"}
-    with live_server(fresh_database_url, workers=2, env=pool) as url:
-        yield url
+    with live_server(fresh_database_url, workers=2, env=pool) as running:
+        yield running.url
 
 
 def account(base_url: str) -> dict[str, str]:
@@ -101,10 +100,10 @@ def test_concurrent_registrations_of_one_email_give_one_201(server: str) -> None
     assert sorted(statuses) == [201] + [409] * 11
 
 
-def test_a_token_from_one_process_works_on_another(fresh_database_url: str, tmp_path: Path) -> None:
+def test_a_token_from_one_process_works_on_another(fresh_database_url: str) -> None:
     with live_server(fresh_database_url) as first, live_server(fresh_database_url) as second:
-        headers = account(first)
-        response = httpx.get(f"{second}{API}/users/me", headers=headers)
+        headers = account(first.url)
+        response = httpx.get(f"{second.url}{API}/users/me", headers=headers)
     assert response.status_code == 200
 
 

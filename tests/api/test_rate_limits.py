@@ -114,7 +114,7 @@ def test_two_processes_with_one_redis_share_one_login_budget(tmp_path: Path) -> 
     body = {"email": email, "password": PASSWORD}
     with live_server(url, env=env) as first, live_server(url, env=env) as second:
         statuses = [
-            httpx.post(f"{server}{API}/auth/login", json=body).status_code
+            httpx.post(f"{server.url}{API}/auth/login", json=body).status_code
             for server in (first, second, first, second, first)
         ]
     assert statuses == [401, 401, 401, 401, 429]

@@ -1,0 +1,99 @@
+"""Process-level guarantees: nothing acknowledged is lost when a server process is killed, and
+SIGTERM lets in-flight requests finish."""
+
+import signal
+import threading
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.conftest import PASSWORD, unique_email
+from tests.databases import postgres_test_database
+from tests.servers import live_server
+
+API = "/api/v1"
+
+
+@pytest.fixture
+def fresh_database_url(tmp_path: Path) -> Iterator[str]:
+    with postgres_test_database() as url:
+        yield url or f"sqlite:///{tmp_path}/app.db"
+
+
+def bearer(base_url: str) -> dict[str, str]:
+    email = unique_email()
+    httpx.post(f"{base_url}{API}/auth/register", json={"email": email, "password": PASSWORD})
+    login = httpx.post(f"{base_url}{API}/auth/login", json={"email": email, "password": PASSWORD})
+    return {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+
+def test_sigkill_mid_load_loses_no_acknowledged_task(fresh_database_url: str) -> None:
+    with live_server(fresh_database_url) as victim, live_server(fresh_database_url) as survivor:
+        headers = bearer(survivor.url)
+        acknowledged: list[str] = []
+        lock = threading.Lock()
+        stop = threading.Event()
+
+        def client(number: int) -> None:
+            with httpx.Client(timeout=30) as http:
+                for i in range(400):
+                    if stop.is_set():
+                        return
+                    target = (victim if (number + i) % 2 else survivor).url
+                    try:
+                        response = http.post(
+                            f"{target}{API}/tasks", json={"title": f"{number}-{i}"}, headers=headers
+                        )
+                    except httpx.TransportError:
+                        continue  # the victim is gone: not acknowledged, nothing to find
+                    if response.status_code == 201:
+                        with lock:
+                            acknowledged.append(response.json()["id"])
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            futures = [pool.submit(client, n) for n in range(8)]
+            time.sleep(1.5)
+            victim.process.send_signal(signal.SIGKILL)
+            victim.process.wait(timeout=10)
+            time.sleep(0.5)
+            stop.set()
+            for future in futures:
+                future.result()
+
+        assert len(acknowledged) > 50
+        # The killed process comes back on the same database and sees every acknowledged task.
+        with live_server(fresh_database_url) as restarted:
+            stored: set[str] = set()
+            page = 1
+            while True:
+                listing = httpx.get(
+                    f"{restarted.url}{API}/tasks",
+                    params={"per_page": 100, "page": page},
+                    headers=headers,
+                ).json()
+                stored |= {task["id"] for task in listing["tasks"]}
+                if page * 100 >= listing["total"]:
+                    break
+                page += 1
+    assert set(acknowledged) <= stored
+
+
+def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(fresh_database_url: str) -> None:
+    # Expensive hashing makes registration slow enough to be in flight when SIGTERM arrives.
+    slow = {"ARGON2_TIME_COST": "4", "ARGON2_MEMORY_COST_KIB": "131072"}
+    with live_server(fresh_database_url, env=slow) as server:
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            body = {"email": unique_email(), "password": PASSWORD}
+            in_flight = pool.submit(
+                httpx.post, f"{server.url}{API}/auth/register", json=body, timeout=60
+            )
+            time.sleep(0.2)
+            server.process.send_signal(signal.SIGTERM)
+            response = in_flight.result()
+        # uvicorn re-raises the signal once shutdown (lifespan included: the pool is closed) is done.
+        assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert response.status_code == 201
