@@ -12,9 +12,8 @@ from starlette.responses import Response
 from app.api.contract import install_contract, load_contract
 from app.api.middleware.access_log import AccessLogMiddleware, Metrics
 from app.api.middleware.body_size import BodySizeLimitMiddleware
-from app.api.middleware.rate_limit_headers import RateLimitHeadersMiddleware
 from app.api.middleware.request_id import RequestIdMiddleware
-from app.api.middleware.security_headers import SecurityHeadersMiddleware
+from app.api.middleware.response_headers import ResponseHeadersMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.rate_limit import RateLimiter
 from app.api.responses import API_PREFIX
@@ -74,7 +73,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         install_metrics(app, metrics)
     # Added last is outermost: the request id exists before anything else runs.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
-    app.add_middleware(RateLimitHeadersMiddleware)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.ALLOWED_ORIGINS,
@@ -99,7 +97,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.add_middleware(
-        SecurityHeadersMiddleware, hsts=settings.ENVIRONMENT is Environment.PRODUCTION
+        ResponseHeadersMiddleware, hsts=settings.ENVIRONMENT is Environment.PRODUCTION
     )
     app.add_middleware(AccessLogMiddleware, metrics=metrics)
     app.add_middleware(RequestIdMiddleware)

@@ -4,6 +4,7 @@ package, so they work without internet access."""
 
 import json
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -53,6 +54,24 @@ def _contract_json() -> bytes:
 
 
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+
+
+def operations() -> Iterator[tuple[str, str, dict[str, Any]]]:
+    """(method, path, operation) for every operation of the contract, paths without the prefix."""
+    for path, item in load_contract()["paths"].items():
+        for method, operation in item.items():
+            if method in HTTP_METHODS:
+                yield method, path, operation
+
+
+def resolve(node: Any) -> Any:
+    """Follow local `$ref`s until `node` is the thing itself."""
+    while isinstance(node, dict) and "$ref" in node:
+        target: Any = load_contract()
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            target = target[part]
+        node = target
+    return node
 
 
 @dataclass(frozen=True, slots=True)

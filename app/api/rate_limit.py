@@ -2,7 +2,7 @@
 on login), per user everywhere else. Budgets live in memory, or in Redis when REDIS_URL is set so
 that every server process shares them.
 
-Each limited request records its budget in the request state; RateLimitHeadersMiddleware turns it
+Each limited request records its budget in the request state; ResponseHeadersMiddleware turns it
 into `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset` headers.
 """
 

@@ -6,18 +6,15 @@ from pathlib import Path
 import yaml
 from fastapi.testclient import TestClient
 
-from app.api.contract import CONTRACT_PATH, HTTP_METHODS, load_contract
+from app.api.contract import CONTRACT_PATH, load_contract, operations
 from tests.conftest import API, app_of
 
 
 def contract_operations() -> set[tuple[str, str, str]]:
-    contract = load_contract()
-    prefix = contract["servers"][0]["url"]
+    prefix = load_contract()["servers"][0]["url"]
     return {
         (method.upper(), prefix + path, operation["operationId"])
-        for path, item in contract["paths"].items()
-        for method, operation in item.items()
-        if method in HTTP_METHODS
+        for method, path, operation in operations()
     }
 
 

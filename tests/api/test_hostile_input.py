@@ -14,10 +14,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app.api.contract import HTTP_METHODS, load_contract
+from app.api.contract import operations, resolve
 from tests.conftest import API, Account, register
-
-CONTRACT = load_contract()
 
 # Raw JSON fragments, so that values json.dumps cannot produce (NaN, lone surrogates) are sent too.
 HOSTILE_JSON = st.one_of(
@@ -75,38 +73,25 @@ HOSTILE_QUERY = st.one_of(
 )
 
 
-def resolve(node: Any) -> Any:
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = CONTRACT
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def json_body_operations() -> list[tuple[str, str, str, dict[str, Any]]]:
     found = []
-    for path, item in CONTRACT["paths"].items():
-        for method, operation in item.items():
-            if method not in HTTP_METHODS or operation["operationId"] == "change_password":
-                continue  # change_password has its own test: a success revokes the shared token
-            content = operation.get("requestBody", {}).get("content", {})
-            if "application/json" in content:
-                schema = resolve(content["application/json"]["schema"])
-                found.append((operation["operationId"], method, path, schema))
+    for method, path, operation in operations():
+        if operation["operationId"] == "change_password":
+            continue  # change_password has its own test: a success revokes the shared token
+        content = operation.get("requestBody", {}).get("content", {})
+        if "application/json" in content:
+            schema = resolve(content["application/json"]["schema"])
+            found.append((operation["operationId"], method, path, schema))
     return found
 
 
 def query_operations() -> list[tuple[str, str, list[str]]]:
     found = []
-    for path, item in CONTRACT["paths"].items():
-        for method, operation in item.items():
-            if method not in HTTP_METHODS:
-                continue
-            parameters = [resolve(p) for p in operation.get("parameters", [])]
-            names = [p["name"] for p in parameters if p["in"] == "query"]
-            if names:
-                found.append((operation["operationId"], path, names))
+    for _, path, operation in operations():
+        parameters = [resolve(p) for p in operation.get("parameters", [])]
+        names = [p["name"] for p in parameters if p["in"] == "query"]
+        if names:
+            found.append((operation["operationId"], path, names))
     return found
 
 

@@ -7,30 +7,13 @@ from typing import Any
 import pytest
 from openapi_spec_validator import validate
 
-from app.api.contract import HTTP_METHODS, load_contract
+from app.api.contract import load_contract, operations, resolve
 
 CONTRACT = load_contract()
 Operation = tuple[str, str, dict[str, Any]]
 
 
-def resolve(node: Any) -> Any:
-    """Follow a local `$ref` (one level at a time, as deep as it goes)."""
-    while isinstance(node, dict) and "$ref" in node:
-        target: Any = CONTRACT
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
-def operations() -> Iterator[Operation]:
-    for path, item in CONTRACT["paths"].items():
-        for method, operation in item.items():
-            if method in HTTP_METHODS:
-                yield path, method, operation
-
-
-OPERATIONS = list(operations())
+OPERATIONS = [(path, method, op) for method, path, op in operations()]
 IDS = [op["operationId"] for _, _, op in OPERATIONS]
 
 

@@ -1,9 +1,12 @@
-"""Headers every response carries to keep browsers from misusing it."""
+"""Headers added to responses on their way out: the security headers every response carries, and
+the RateLimit-* headers of the budget the request spent (see app/api/rate_limit.py)."""
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-BASE_HEADERS = {
+from app.api.rate_limit import STATE_KEY, Budget
+
+SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
@@ -11,10 +14,10 @@ BASE_HEADERS = {
 HSTS = "max-age=63072000; includeSubDomains"
 
 
-class SecurityHeadersMiddleware:
+class ResponseHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool) -> None:
         self.app = app
-        self.headers = {**BASE_HEADERS, **({"Strict-Transport-Security": HSTS} if hsts else {})}
+        self.headers = {**SECURITY_HEADERS, **({"Strict-Transport-Security": HSTS} if hsts else {})}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -26,6 +29,10 @@ class SecurityHeadersMiddleware:
                 headers = MutableHeaders(scope=message)
                 for name, value in self.headers.items():
                     headers.setdefault(name, value)
+                budget: Budget | None = scope.get("state", {}).get(STATE_KEY)
+                if budget is not None:
+                    for name, value in budget.headers().items():
+                        headers.setdefault(name, value)
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
