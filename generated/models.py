@@ -10,6 +10,8 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from pydantic.experimental.missing_sentinel import MISSING
 
+from app.domain.types import Rfc3339DateTime
+
 
 class FieldError(BaseModel):
     """
@@ -158,7 +160,7 @@ class UserList(BaseModel):
     """
     total: Annotated[int, Field(ge=0)]
     """
-    Users matching the filters
+    Users matching the filters, on all pages.
     """
     page: Annotated[int, Field(ge=1)]
     """
@@ -510,7 +512,7 @@ class TaskList(BaseModel):
     """
     total: Annotated[int, Field(ge=0)]
     """
-    Tasks matching the filters
+    Tasks matching the filters, on all pages.
     """
     page: Annotated[int, Field(ge=1)]
     """
@@ -555,7 +557,7 @@ class TaskCreate(BaseModel):
     """
     priority: TaskPriority = TaskPriority.medium
     due_date: Annotated[
-        AwareDatetime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
+        Rfc3339DateTime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
     ] = MISSING
     """
     When the task is due, with a UTC offset.
@@ -596,7 +598,7 @@ class TaskReplace(BaseModel):
     priority: TaskPriority
     status: TaskStatus
     due_date: Annotated[
-        AwareDatetime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
+        Rfc3339DateTime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
     ] = MISSING
     """
     When the task is due, with a UTC offset.
@@ -637,7 +639,7 @@ class TaskUpdate(BaseModel):
     priority: TaskPriority | MISSING = MISSING
     status: TaskStatus | MISSING = MISSING
     due_date: Annotated[
-        AwareDatetime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
+        Rfc3339DateTime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
     ] = MISSING
     """
     When the task is due, with a UTC offset.
@@ -661,8 +663,8 @@ class ListUsersParametersQuery(BaseModel):
 class ListTasksParametersQuery(BaseModel):
     status: TaskStatus | MISSING = MISSING
     priority: TaskPriority | MISSING = MISSING
-    due_before: AwareDatetime | MISSING = MISSING
-    due_after: AwareDatetime | MISSING = MISSING
+    due_before: Rfc3339DateTime | MISSING = MISSING
+    due_after: Rfc3339DateTime | MISSING = MISSING
     q: Annotated[
         str | MISSING,
         Field(examples=["report"], max_length=100, min_length=1, pattern="^[^\\x00-\\x1F\\x7F]*$"),

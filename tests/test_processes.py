@@ -94,6 +94,6 @@ def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(fresh_database_u
             time.sleep(0.2)
             server.process.send_signal(signal.SIGTERM)
             response = in_flight.result()
-        # uvicorn re-raises the signal once shutdown (lifespan included: the pool is closed) is done.
+        # uvicorn re-raises the signal after shutdown (lifespan included: the pool is closed).
         assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
     assert response.status_code == 201

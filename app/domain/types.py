@@ -1,8 +1,10 @@
-"""Column types shared by the tables."""
+"""Types shared by the tables and the contract: UTC datetime columns, RFC 3339 input."""
 
+import re
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
+from pydantic import AwareDatetime, BeforeValidator
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -37,3 +39,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+def _parse_rfc3339(value: Any) -> Any:
+    """Strings become aware datetimes only in RFC 3339's form; anything else is left for
+    pydantic to refuse."""
+    if not isinstance(value, str):
+        return value
+    if not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-12-01T17:00:00Z")
+    return datetime.fromisoformat(value.upper())
+
+
+Rfc3339DateTime = Annotated[AwareDatetime, BeforeValidator(_parse_rfc3339)]
+"""The contract's `format: date-time` for input: pydantic alone also reads "0" as 1970-01-01 and
+accepts "2026-01-01 00:00Z"; JSON Schema does not."""

@@ -2,6 +2,7 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
+from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
 from app.api.deps import AdminUser, CurrentUser, HasherDep, SessionDep, json_body, query_params
@@ -14,6 +15,16 @@ from app.services import users as users_service
 from generated import models as api
 
 router = APIRouter(prefix="/users", tags=["users"])
+
+
+class _UserIdConvertor(StringConvertor):
+    """Any path segment but `me`: /users/me is its own resource (GET, PATCH), so DELETE
+    /users/me is a 405 rather than an attempt to parse "me" as an id (a 422)."""
+
+    regex = "(?!me$)[^/]+"
+
+
+register_url_convertor("user_id", _UserIdConvertor())
 
 
 def _user(user: User) -> api.User:
@@ -74,12 +85,12 @@ async def list_users(
     )
 
 
-@router.get("/{user_id}")
+@router.get("/{user_id:user_id}")
 async def get_user(session: SessionDep, _admin: AdminUser, user_id: uuid.UUID) -> Response:
     return model_response(_user(await users_service.get_user(session, user_id)))
 
 
-@router.patch("/{user_id}")
+@router.patch("/{user_id:user_id}")
 async def update_user(
     session: SessionDep,
     _admin: AdminUser,
@@ -89,7 +100,7 @@ async def update_user(
     return model_response(_user(await users_service.update_user(session, user_id, data)))
 
 
-@router.delete("/{user_id}")
+@router.delete("/{user_id:user_id}")
 async def delete_user(session: SessionDep, _admin: AdminUser, user_id: uuid.UUID) -> Response:
     await users_service.delete_user(session, user_id)
     return no_content()
