@@ -9,8 +9,16 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
 STAMP := $(VENV)/.installed
+# Node tools (package.json, package-lock.json): Redocly CLI, api-smart-diff, openapi-typescript.
+NODE_STAMP := node_modules/.installed
+NODE_BIN := node_modules/.bin
+REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly
+# make spec-diff BASE=<git ref> (default: the merge base with main) REPORT=<file for the markdown>
+BASE ?=
+REPORT ?=
 
-.PHONY: help install run test lint generate check-generated migrate migration format lock clean
+.PHONY: help install run test lint generate check-generated migrate migration format lock clean bench
+.PHONY: node-install spec-lint spec-diff sdk check-sdk workflow-lint
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -25,10 +33,13 @@ install: $(STAMP) ## Create .venv/ with the pinned dependencies (idempotent)
 run: install ## Serve on HOST:PORT (default 127.0.0.1:8000) with SQLite under ./data/
 	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
 
-test: install ## Run the whole test suite
+test: install node-install ## Run the whole test suite
 	$(BIN)/pytest
 
-lint: install check-generated ## ruff, mypy, codegen drift and spec validation
+bench: install ## Benchmark vs a bare /ping (BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS...)
+	$(BIN)/python -m scripts.bench
+
+lint: install check-generated spec-lint check-sdk workflow-lint ## ruff, mypy, codegen and SDK drift, spec validation and lint, workflow checks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -56,6 +67,28 @@ lock: ## Re-resolve requirements.lock from pyproject.toml (needs the package ind
 	.lock-venv/bin/python -m pip install --quiet --disable-pip-version-check '.[dev]'
 	.lock-venv/bin/python -m pip freeze --exclude taskapi > requirements.lock
 	rm -rf .lock-venv
+
+$(NODE_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	@touch $(NODE_STAMP)
+
+node-install: $(NODE_STAMP) ## Install the pinned Node tools into node_modules/ with npm ci (idempotent)
+
+spec-lint: node-install ## Lint the contract: Redocly CLI with the rules of openapi/redocly.yaml
+	$(REDOCLY) lint --config openapi/redocly.yaml openapi/openapi.yaml
+
+spec-diff: install node-install ## Breaking-change report, contract at BASE (default: merge base with main) vs the working tree
+	$(BIN)/python scripts/spec_diff.py $(if $(BASE),--base "$(BASE)") $(if $(REPORT),--report "$(REPORT)")
+
+sdk: install node-install ## Regenerate the SDKs: generated/client/ (Python) and generated/typescript/
+	$(BIN)/python scripts/generate_sdk.py
+
+check-sdk: install node-install ## Fail when generated/client/ or generated/typescript/ is not what the contract produces
+	$(BIN)/python scripts/generate_sdk.py --check
+
+workflow-lint: install ## Check .github/workflows/ with actionlint and zizmor (offline)
+	$(BIN)/actionlint
+	$(BIN)/zizmor --offline --no-progress .github/workflows
 
 clean: ## Remove the venv, caches and local data
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis data reports

@@ -1,0 +1,233 @@
+from http import HTTPStatus
+from typing import Any
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.task import Task
+from ...models.task_create import TaskCreate
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    *,
+    body: TaskCreate,
+    idempotency_key: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(idempotency_key, Unset):
+        headers["Idempotency-Key"] = idempotency_key
+
+    _kwargs: dict[str, Any] = {
+        "method": "post",
+        "url": "/tasks",
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Task | None:
+    if response.status_code == 201:
+        response_201 = Task.from_dict(response.json())
+
+        return response_201
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 409:
+        response_409 = Problem.from_dict(response.json())
+
+        return response_409
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Task]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: TaskCreate,
+    idempotency_key: str | Unset = UNSET,
+) -> Response[Problem | Task]:
+    """Create a task
+
+     Creates a task owned by the caller, with status `todo`. An `urgent` task without a due date
+    is due 24 hours after creation.
+
+    With an `Idempotency-Key`, a retry with the same key and body replays the first response
+    (marked `Idempotent-Replayed: true`) and creates nothing; the same key with another body is
+    a 422, and a retry while the first request is still running is a 409. Keys expire after
+    24 hours.
+
+    Args:
+        idempotency_key (str | Unset): A client-chosen key of visible ASCII characters, unique per
+            request the client means once.
+        body (TaskCreate): A new task. Status starts as `todo`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Task]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    *,
+    client: AuthenticatedClient,
+    body: TaskCreate,
+    idempotency_key: str | Unset = UNSET,
+) -> Problem | Task | None:
+    """Create a task
+
+     Creates a task owned by the caller, with status `todo`. An `urgent` task without a due date
+    is due 24 hours after creation.
+
+    With an `Idempotency-Key`, a retry with the same key and body replays the first response
+    (marked `Idempotent-Replayed: true`) and creates nothing; the same key with another body is
+    a 422, and a retry while the first request is still running is a 409. Keys expire after
+    24 hours.
+
+    Args:
+        idempotency_key (str | Unset): A client-chosen key of visible ASCII characters, unique per
+            request the client means once.
+        body (TaskCreate): A new task. Status starts as `todo`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Task
+    """
+
+    return sync_detailed(
+        client=client,
+        body=body,
+        idempotency_key=idempotency_key,
+    ).parsed
+
+
+async def asyncio_detailed(
+    *,
+    client: AuthenticatedClient,
+    body: TaskCreate,
+    idempotency_key: str | Unset = UNSET,
+) -> Response[Problem | Task]:
+    """Create a task
+
+     Creates a task owned by the caller, with status `todo`. An `urgent` task without a due date
+    is due 24 hours after creation.
+
+    With an `Idempotency-Key`, a retry with the same key and body replays the first response
+    (marked `Idempotent-Replayed: true`) and creates nothing; the same key with another body is
+    a 422, and a retry while the first request is still running is a 409. Keys expire after
+    24 hours.
+
+    Args:
+        idempotency_key (str | Unset): A client-chosen key of visible ASCII characters, unique per
+            request the client means once.
+        body (TaskCreate): A new task. Status starts as `todo`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Task]
+    """
+
+    kwargs = _get_kwargs(
+        body=body,
+        idempotency_key=idempotency_key,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    *,
+    client: AuthenticatedClient,
+    body: TaskCreate,
+    idempotency_key: str | Unset = UNSET,
+) -> Problem | Task | None:
+    """Create a task
+
+     Creates a task owned by the caller, with status `todo`. An `urgent` task without a due date
+    is due 24 hours after creation.
+
+    With an `Idempotency-Key`, a retry with the same key and body replays the first response
+    (marked `Idempotent-Replayed: true`) and creates nothing; the same key with another body is
+    a 422, and a retry while the first request is still running is a 409. Keys expire after
+    24 hours.
+
+    Args:
+        idempotency_key (str | Unset): A client-chosen key of visible ASCII characters, unique per
+            request the client means once.
+        body (TaskCreate): A new task. Status starts as `todo`.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Task
+    """
+
+    return (
+        await asyncio_detailed(
+            client=client,
+            body=body,
+            idempotency_key=idempotency_key,
+        )
+    ).parsed

@@ -1,0 +1,231 @@
+from http import HTTPStatus
+from typing import Any
+from urllib.parse import quote
+from uuid import UUID
+
+import httpx
+
+from ... import errors
+from ...client import AuthenticatedClient, Client
+from ...models.problem import Problem
+from ...models.task import Task
+from ...models.task_replace import TaskReplace
+from ...types import UNSET, Response, Unset
+
+
+def _get_kwargs(
+    task_id: UUID,
+    *,
+    body: TaskReplace,
+    if_match: str | Unset = UNSET,
+) -> dict[str, Any]:
+    headers: dict[str, Any] = {}
+    if not isinstance(if_match, Unset):
+        headers["If-Match"] = if_match
+
+    _kwargs: dict[str, Any] = {
+        "method": "put",
+        "url": "/tasks/{task_id}".format(
+            task_id=quote(str(task_id), safe=""),
+        ),
+    }
+
+    _kwargs["json"] = body.to_dict()
+
+    headers["Content-Type"] = "application/json"
+
+    _kwargs["headers"] = headers
+    return _kwargs
+
+
+def _parse_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Problem | Task | None:
+    if response.status_code == 200:
+        response_200 = Task.from_dict(response.json())
+
+        return response_200
+
+    if response.status_code == 401:
+        response_401 = Problem.from_dict(response.json())
+
+        return response_401
+
+    if response.status_code == 404:
+        response_404 = Problem.from_dict(response.json())
+
+        return response_404
+
+    if response.status_code == 412:
+        response_412 = Problem.from_dict(response.json())
+
+        return response_412
+
+    if response.status_code == 413:
+        response_413 = Problem.from_dict(response.json())
+
+        return response_413
+
+    if response.status_code == 422:
+        response_422 = Problem.from_dict(response.json())
+
+        return response_422
+
+    if response.status_code == 429:
+        response_429 = Problem.from_dict(response.json())
+
+        return response_429
+
+    if client.raise_on_unexpected_status:
+        raise errors.UnexpectedStatus(response.status_code, response.content)
+    else:
+        return None
+
+
+def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Response) -> Response[Problem | Task]:
+    return Response(
+        status_code=HTTPStatus(response.status_code),
+        content=response.content,
+        headers=response.headers,
+        parsed=_parse_response(client=client, response=response),
+    )
+
+
+def sync_detailed(
+    task_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: TaskReplace,
+    if_match: str | Unset = UNSET,
+) -> Response[Problem | Task]:
+    """Replace a task
+
+     Replaces every field of the task: optional fields left out become null. With `If-Match`,
+    the change is made only if the task still has that ETag (412 otherwise).
+
+    Args:
+        task_id (UUID):
+        if_match (str | Unset): One or more entity tags (`"3"`, `W/"3"`, `"2", "3"`) or `*`.
+        body (TaskReplace): A whole task; optional fields left out become null.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Task]
+    """
+
+    kwargs = _get_kwargs(
+        task_id=task_id,
+        body=body,
+        if_match=if_match,
+    )
+
+    response = client.get_httpx_client().request(
+        **kwargs,
+    )
+
+    return _build_response(client=client, response=response)
+
+
+def sync(
+    task_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: TaskReplace,
+    if_match: str | Unset = UNSET,
+) -> Problem | Task | None:
+    """Replace a task
+
+     Replaces every field of the task: optional fields left out become null. With `If-Match`,
+    the change is made only if the task still has that ETag (412 otherwise).
+
+    Args:
+        task_id (UUID):
+        if_match (str | Unset): One or more entity tags (`"3"`, `W/"3"`, `"2", "3"`) or `*`.
+        body (TaskReplace): A whole task; optional fields left out become null.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Task
+    """
+
+    return sync_detailed(
+        task_id=task_id,
+        client=client,
+        body=body,
+        if_match=if_match,
+    ).parsed
+
+
+async def asyncio_detailed(
+    task_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: TaskReplace,
+    if_match: str | Unset = UNSET,
+) -> Response[Problem | Task]:
+    """Replace a task
+
+     Replaces every field of the task: optional fields left out become null. With `If-Match`,
+    the change is made only if the task still has that ETag (412 otherwise).
+
+    Args:
+        task_id (UUID):
+        if_match (str | Unset): One or more entity tags (`"3"`, `W/"3"`, `"2", "3"`) or `*`.
+        body (TaskReplace): A whole task; optional fields left out become null.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Response[Problem | Task]
+    """
+
+    kwargs = _get_kwargs(
+        task_id=task_id,
+        body=body,
+        if_match=if_match,
+    )
+
+    response = await client.get_async_httpx_client().request(**kwargs)
+
+    return _build_response(client=client, response=response)
+
+
+async def asyncio(
+    task_id: UUID,
+    *,
+    client: AuthenticatedClient,
+    body: TaskReplace,
+    if_match: str | Unset = UNSET,
+) -> Problem | Task | None:
+    """Replace a task
+
+     Replaces every field of the task: optional fields left out become null. With `If-Match`,
+    the change is made only if the task still has that ETag (412 otherwise).
+
+    Args:
+        task_id (UUID):
+        if_match (str | Unset): One or more entity tags (`"3"`, `W/"3"`, `"2", "3"`) or `*`.
+        body (TaskReplace): A whole task; optional fields left out become null.
+
+    Raises:
+        errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
+        httpx.TimeoutException: If the request takes longer than Client.timeout.
+
+    Returns:
+        Problem | Task
+    """
+
+    return (
+        await asyncio_detailed(
+            task_id=task_id,
+            client=client,
+            body=body,
+            if_match=if_match,
+        )
+    ).parsed

@@ -1,0 +1,100 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+if TYPE_CHECKING:
+    from ..models.task import Task
+
+
+T = TypeVar("T", bound="TaskList")
+
+
+@_attrs_define
+class TaskList:
+    """A page of tasks.
+
+    Attributes:
+        tasks (list[Task]): The tasks on this page.
+        total (int): Tasks matching the filters, on all pages.
+        page (int): This page's number.
+        per_page (int): The page size.
+    """
+
+    tasks: list[Task]
+    total: int
+    page: int
+    per_page: int
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        tasks = []
+        for tasks_item_data in self.tasks:
+            tasks_item = tasks_item_data.to_dict()
+            tasks.append(tasks_item)
+
+        total = self.total
+
+        page = self.page
+
+        per_page = self.per_page
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "tasks": tasks,
+                "total": total,
+                "page": page,
+                "per_page": per_page,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.task import Task  # noqa: PLC0415
+
+        d = dict(src_dict)
+        tasks = []
+        _tasks = d.pop("tasks")
+        for tasks_item_data in _tasks:
+            tasks_item = Task.from_dict(tasks_item_data)
+
+            tasks.append(tasks_item)
+
+        total = d.pop("total")
+
+        page = d.pop("page")
+
+        per_page = d.pop("per_page")
+
+        task_list = cls(
+            tasks=tasks,
+            total=total,
+            page=page,
+            per_page=per_page,
+        )
+
+        task_list.additional_properties = d
+        return task_list
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
