@@ -8,6 +8,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
 WORKERS ?= 1
+EXAMPLES ?= 25
 STAMP := $(VENV)/.installed
 # Node tools (package.json, package-lock.json): Redocly CLI, api-smart-diff, openapi-typescript.
 NODE_STAMP := node_modules/.installed
@@ -17,7 +18,7 @@ REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)
 BASE ?=
 REPORT ?=
 
-.PHONY: help install run test lint generate check-generated migrate migration format lock clean bench
+.PHONY: help install run test lint generate check-generated migrate migration format lock clean bench fuzz
 .PHONY: node-install spec-lint spec-diff sdk check-sdk workflow-lint
 
 help: ## List the targets
@@ -35,6 +36,9 @@ run: install ## Serve on HOST:PORT (default 127.0.0.1:8000) with SQLite under ./
 
 test: install node-install ## Run the whole test suite
 	$(BIN)/pytest
+
+fuzz: install ## Fuzz the live server against the contract (EXAMPLES=25; make fuzz EXAMPLES=500)
+	$(BIN)/python scripts/fuzz.py --examples $(EXAMPLES)
 
 bench: install ## Benchmark vs a bare /ping (BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS...)
 	$(BIN)/python -m scripts.bench

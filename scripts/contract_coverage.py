@@ -9,6 +9,7 @@ Usage: python scripts/contract_coverage.py reports/events.ndjson
 import json
 import sys
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.api.contract import operations
 
 
+@cache
 def documented() -> dict[str, set[str]]:
     return {
         f"{method.upper()} {path}": set(operation["responses"])
@@ -24,6 +26,8 @@ def documented() -> dict[str, set[str]]:
 
 
 def observed(report: Path) -> dict[str, set[str]]:
+    """Statuses seen per documented operation. Requests with a method the path does not have
+    (the unsupported_method check's probes, answered 405) belong to no operation."""
     seen: dict[str, set[str]] = defaultdict(set)
     with report.open(encoding="utf-8") as events:
         for line in events:
@@ -36,17 +40,21 @@ def observed(report: Path) -> dict[str, set[str]]:
                 if response is None:
                     continue
                 # A stateful scenario records several operations: name each by its own request.
-                label = _label(interaction["request"], scenario["recorder"]["label"])
-                seen[label].add(str(response["status_code"]))
+                label = _label(interaction["request"])
+                if label is not None:
+                    seen[label].add(str(response["status_code"]))
     return seen
 
 
-def _label(request: dict[str, Any], fallback: str) -> str:
-    for operation in documented():
-        method, template = operation.split(" ", 1)
-        if request["method"] == method and _matches(request["uri"], template):
-            return operation
-    return fallback
+def _label(request: dict[str, Any]) -> str | None:
+    """The operation a request was for: the most specific path that matches (/users/me before
+    /users/{user_id}, as the server routes), if it has the request's method."""
+    templates = {operation.split(" ", 1)[1] for operation in documented()}
+    matching = sorted(
+        (t for t in templates if _matches(request["uri"], t)), key=lambda t: t.count("{")
+    )
+    label = f"{request['method']} {matching[0]}" if matching else None
+    return label if label in documented() else None
 
 
 def _matches(uri: str, template: str) -> bool:
