@@ -161,14 +161,27 @@ def test_problem_schema() -> None:
 
 def test_links_let_stateful_testing_chain_calls() -> None:
     by_id = {op["operationId"]: op for _, _, op in OPERATIONS}
-    created = by_id["create_task"]["responses"]["201"]["links"]
+
+    def links(operation_id: str, status: str) -> dict[str, Any]:
+        response = resolve(by_id[operation_id]["responses"][status])
+        found: dict[str, Any] = response["links"]
+        return found
+
+    created = links("create_task", "201")
     assert {link["operationId"] for link in created.values()} == {
         "get_task", "replace_task", "update_task", "delete_task",
     }  # fmt: skip
     for link in created.values():
-        assert link["parameters"] == {"task_id": "$response.body#/id"}
-    registered = by_id["register"]["responses"]["201"]["links"]
-    assert [link["operationId"] for link in registered.values()] == ["login"]
+        assert link["parameters"]["task_id"] == "$response.body#/id"
+    conditional = [link for link in created.values() if len(link["parameters"]) > 1]
+    assert {tuple(sorted(link["parameters"])) for link in conditional} == {
+        ("header.If-None-Match", "task_id"), ("header.If-Match", "task_id"),
+    }  # fmt: skip
+    registered = links("register", "201")
+    assert sorted(link["operationId"] for link in registered.values()) == ["issue_token", "login"]
+    for operation_id in ("login", "issue_token", "refresh_tokens"):
+        (refresh,) = links(operation_id, "200").values()
+        assert refresh["requestBody"] == {"refresh_token": "$response.body#/refresh_token"}
 
 
 def test_no_unused_components() -> None:
