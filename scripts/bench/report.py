@@ -1,0 +1,189 @@
+"""Summaries of the rounds, the issue's targets (PASS/MISS), the printed tables and the JSON."""
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .loadgen import Result, median
+
+# Issue #8: median throughput relative to the bare /ping app, one worker, same run.
+RATIO_TARGETS = {"get": 0.50, "list": 0.30, "create": 0.25}
+# ... and the tail at the benchmark's concurrency: p99 below this many times the p50.
+TAIL_FACTOR = 4.0
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    key: str
+    label: str
+    note: str = ""
+
+    @property
+    def ratio_target(self) -> float | None:
+        return RATIO_TARGETS.get(self.key)
+
+    @property
+    def tail_checked(self) -> bool:
+        return self.key != "login"  # queueing behind argon2 is the point of login's cost
+
+
+PING = Endpoint("ping", "GET /ping (bare FastAPI)")
+LOGIN_NOTE = (
+    "slow by design: argon2id (production cost, time_cost=3, 64 MiB) in the thread pool; "
+    "its tail is queueing for the hasher, so no tail target"
+)
+ENDPOINTS = (
+    Endpoint("get", "GET /api/v1/tasks/{id}"),
+    Endpoint("list", "GET /api/v1/tasks?per_page=20"),
+    Endpoint("create", "POST /api/v1/tasks"),
+    Endpoint("patch", "PATCH /api/v1/tasks/{id} (If-Match)"),
+    Endpoint("login", "POST /api/v1/auth/login", LOGIN_NOTE),
+)
+
+
+@dataclass
+class Pair:
+    """One A/B step: the /ping run just before the endpoint's run."""
+
+    ping: Result
+    endpoint: Result
+
+    @property
+    def ratio(self) -> float:
+        return self.endpoint.rps / self.ping.rps if self.ping.rps else 0.0
+
+
+@dataclass
+class Series:
+    endpoint: Endpoint
+    pairs: list[Pair] = field(default_factory=list)
+
+    @property
+    def valid(self) -> bool:
+        return bool(self.pairs) and all(p.endpoint.valid and p.ping.valid for p in self.pairs)
+
+    @property
+    def rps(self) -> float:
+        return median([p.endpoint.rps for p in self.pairs])
+
+    @property
+    def ping_rps(self) -> float:
+        return median([p.ping.rps for p in self.pairs])
+
+    @property
+    def ratio(self) -> float:
+        return median([p.ratio for p in self.pairs])
+
+    @property
+    def p50_ms(self) -> float:
+        return median([p.endpoint.p50_ms for p in self.pairs])
+
+    @property
+    def p99_ms(self) -> float:
+        return median([p.endpoint.p99_ms for p in self.pairs])
+
+    @property
+    def tail(self) -> float:
+        return self.p99_ms / self.p50_ms if self.p50_ms else 0.0
+
+    def ratio_verdict(self) -> str:
+        target = self.endpoint.ratio_target
+        if target is None:
+            return ""
+        if not self.valid:
+            return "INVALID"
+        return "PASS" if self.ratio >= target else "MISS"
+
+    def tail_verdict(self) -> str:
+        if not self.endpoint.tail_checked:
+            return "n/a"
+        if not self.valid:
+            return "INVALID"
+        return "PASS" if self.tail < TAIL_FACTOR else "MISS"
+
+    def as_dict(self) -> dict[str, Any]:
+        target = self.endpoint.ratio_target
+        return {
+            "endpoint": self.endpoint.label,
+            "median_rps": round(self.rps, 1),
+            "median_ping_rps": round(self.ping_rps, 1),
+            "median_ratio_to_ping": round(self.ratio, 4),
+            "median_p50_ms": self.p50_ms,
+            "median_p99_ms": self.p99_ms,
+            "p99_over_p50": round(self.tail, 2),
+            "ratio_target": target,
+            "ratio_result": self.ratio_verdict() or None,
+            "tail_target": f"p99 < {TAIL_FACTOR:g} x p50" if self.endpoint.tail_checked else None,
+            "tail_result": self.tail_verdict(),
+            "valid": self.valid,
+            "note": self.endpoint.note or None,
+            "rounds": [
+                {"ping": p.ping.as_dict(), "endpoint": p.endpoint.as_dict(), "ratio": p.ratio}
+                for p in self.pairs
+            ],
+        }
+
+
+@dataclass
+class ScalingRow:
+    workers: int
+    pairs: list[Pair] = field(default_factory=list)
+
+    @property
+    def rps(self) -> float:
+        return median([p.endpoint.rps for p in self.pairs])
+
+    @property
+    def ping_rps(self) -> float:
+        return median([p.ping.rps for p in self.pairs])
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "workers": self.workers,
+            "median_get_rps": round(self.rps, 1),
+            "median_ping_rps": round(self.ping_rps, 1),
+            "median_ratio_to_ping": round(median([p.ratio for p in self.pairs]), 4),
+            "median_get_p50_ms": median([p.endpoint.p50_ms for p in self.pairs]),
+            "median_get_p99_ms": median([p.endpoint.p99_ms for p in self.pairs]),
+            "valid": all(p.endpoint.valid and p.ping.valid for p in self.pairs),
+            "rounds": [
+                {"ping": p.ping.as_dict(), "endpoint": p.endpoint.as_dict()} for p in self.pairs
+            ],
+        }
+
+
+def _n(value: float) -> str:
+    return f"{value:,.0f}" if value >= 100 else f"{value:,.1f}"
+
+
+def endpoint_table(series: list[Series]) -> list[str]:
+    lines = [
+        "| endpoint | req/s | p50 ms | p99 ms | p99/p50 | /ping req/s | ratio | target | result |",
+        "|---|--:|--:|--:|--:|--:|--:|---|---|",
+    ]
+    for s in series:
+        target = s.endpoint.ratio_target
+        wanted = f">= {target:.2f}" if target is not None else "-"
+        verdicts = [v for v in (s.ratio_verdict(), f"tail {s.tail_verdict()}") if v]
+        if not s.valid:
+            verdicts.append("(errors: see JSON)")
+        lines.append(
+            f"| {s.endpoint.label} | {_n(s.rps)} | {s.p50_ms:.2f} | {s.p99_ms:.2f} "
+            f"| {s.tail:.1f} | {_n(s.ping_rps)} | {s.ratio:.3f} | {wanted} "
+            f"| {', '.join(verdicts)} |"
+        )
+    return lines
+
+
+def scaling_table(rows: list[ScalingRow]) -> list[str]:
+    lines = [
+        "| workers | GET /ping req/s | GET /tasks/{id} req/s | ratio | GET speed-up vs 1 |",
+        "|--:|--:|--:|--:|--:|",
+    ]
+    base = rows[0].rps if rows else 0.0
+    for row in rows:
+        ratio = row.rps / row.ping_rps if row.ping_rps else 0.0
+        speedup = row.rps / base if base else 0.0
+        lines.append(
+            f"| {row.workers} | {_n(row.ping_rps)} | {_n(row.rps)} | {ratio:.3f} | {speedup:.2f}x |"
+        )
+    return lines
