@@ -2,6 +2,7 @@
 SIGTERM lets in-flight requests finish."""
 
 import signal
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -97,3 +98,28 @@ def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(fresh_database_u
         # uvicorn re-raises the signal after shutdown (lifespan included: the pool is closed).
         assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
     assert response.status_code == 201
+
+
+def test_a_stalled_upload_does_not_hold_up_other_writers(fresh_database_url: str) -> None:
+    """A body arriving slowly is read before the write transaction opens, so SQLite's write lock
+    is not held while waiting for it (with a short busy timeout, a held lock would make the other
+    create fail)."""
+    with live_server(fresh_database_url, env={"SQLITE_BUSY_TIMEOUT_MS": "1000"}) as server:
+        slow, other = bearer(server.url), bearer(server.url)
+        body = b'{"title": "a slow upload"}'
+        host, port = "127.0.0.1", server.port
+        with socket.create_connection((host, port), timeout=30) as upload:
+            head = (
+                f"POST {API}/tasks HTTP/1.1\r\nHost: {host}\r\n"
+                f"Authorization: {slow['Authorization']}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            )
+            upload.sendall(head.encode() + body[:5])
+            time.sleep(0.5)  # the server now waits for the rest of the body
+            meanwhile = httpx.post(
+                f"{server.url}{API}/tasks", json={"title": "ordinary"}, headers=other, timeout=30
+            )
+            upload.sendall(body[5:])
+            answer = upload.recv(65536).decode()
+    assert meanwhile.status_code == 201, meanwhile.text
+    assert answer.startswith("HTTP/1.1 201")

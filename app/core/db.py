@@ -5,8 +5,9 @@ and explicit transactions. Requests that write begin with `BEGIN IMMEDIATE`, so 
 the lock up front instead of failing (or losing an update) when it upgrades a stale read snapshot.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -63,7 +64,8 @@ def create_db_engine(settings: Settings) -> AsyncEngine:
     settings.ensure_sqlite_directory()
     engine = create_async_engine(
         settings.async_database_url,
-        pool_pre_ping=True,
+        # A SQLite file cannot drop a connection; a PostgreSQL server (or a proxy) can.
+        pool_pre_ping=not settings.is_sqlite,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
     )
@@ -80,10 +82,16 @@ def create_sync_engine(settings: Settings) -> Engine:
 
 
 class Database:
-    """The engine and the two kinds of session a request can open."""
+    """The engine and the two kinds of session a request can open.
+
+    On SQLite, writing transactions of this process also queue on an asyncio lock: SQLite's busy
+    handler retries with growing sleeps, so writers competing for the file lock get served out of
+    order and the slowest wait seconds; the queue serves them in turn. (Other processes still
+    meet at the file lock, with `busy_timeout`.)"""
 
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
+        self._write_queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._readers = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self._writers = async_sessionmaker(
             engine.execution_options(**{WRITE_OPTION: True}),
@@ -94,8 +102,11 @@ class Database:
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the caller finishes, rolled back if it raises."""
-        factory = self._writers if write else self._readers
-        async with factory() as session:
+        async with AsyncExitStack() as stack:
+            if write and self._write_queue is not None:
+                await stack.enter_async_context(self._write_queue)
+            factory = self._writers if write else self._readers
+            session = await stack.enter_async_context(factory())
             try:
                 yield session
             except BaseException:
