@@ -110,16 +110,18 @@ def _invalid(errors: list[Any], prefix: str) -> RequestValidationError:
     )
 
 
+def _require_media_type(request: Request, media_type: str) -> None:
+    sent = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if sent != media_type:
+        message = f"The body must be {media_type}"
+        raise _invalid([{"loc": (), "msg": message, "type": "content_type"}], "body")
+
+
 def json_body(model: type[M]) -> Callable[[Request], Any]:
     """Parse the body as JSON into `model`, strictly."""
 
     async def parse(request: Request) -> M:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";")[0].strip().lower() != "application/json":
-            raise _invalid(
-                [{"loc": (), "msg": "The body must be application/json", "type": "content_type"}],
-                "body",
-            )
+        _require_media_type(request, "application/json")
         try:
             return model.model_validate_json(await request.body(), strict=True)
         except ValidationError as exc:
@@ -134,12 +136,7 @@ def form_body(model: type[M]) -> Callable[[Request], Any]:
     As OAuth2 asks, a known parameter sent twice is refused and unknown ones are ignored."""
 
     async def parse(request: Request) -> M:
-        content_type = request.headers.get("content-type", "")
-        if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
-            raise _invalid(
-                [{"loc": (), "msg": "The body must be a URL-encoded form", "type": "content_type"}],
-                "body",
-            )
+        _require_media_type(request, "application/x-www-form-urlencoded")
         try:
             text = (await request.body()).decode("utf-8")
             pairs = parse_qsl(text, keep_blank_values=True, errors="strict")

@@ -1,6 +1,7 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
+from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.responses import Response
 
 from app.api.deps import (
@@ -14,6 +15,7 @@ from app.api.deps import (
 )
 from app.api.rate_limit import limit_auth_by_client, limit_login_by_email
 from app.api.responses import API_PREFIX, model_response, no_content
+from app.core.security import PasswordHasher, TokenCodec
 from app.services import auth as auth_service
 from app.services.auth import Tokens
 from generated import models as api
@@ -34,6 +36,20 @@ def _token_response(tokens: Tokens) -> Response:
         expires_in=tokens.expires_in,
     )
     return model_response(pair, headers=NO_STORE)
+
+
+async def _log_in(
+    request: Request,
+    session: AsyncSession,
+    hasher: PasswordHasher,
+    codec: TokenCodec,
+    email: str,
+    password: str,
+) -> Response:
+    """login and issue_token: the same credentials check, JSON or OAuth2 form."""
+    await limit_login_by_email(request, email)
+    user = await auth_service.authenticate(session, hasher, email=email, password=password)
+    return _token_response(auth_service.issue_tokens(codec, user))
 
 
 @router.post("/register", dependencies=[LimitByClient])
@@ -64,11 +80,7 @@ async def login(
     codec: CodecDep,
     data: Annotated[api.LoginRequest, Depends(json_body(api.LoginRequest))],
 ) -> Response:
-    await limit_login_by_email(request, data.email)
-    user = await auth_service.authenticate(
-        session, hasher, email=data.email, password=data.password
-    )
-    return _token_response(auth_service.issue_tokens(codec, user))
+    return await _log_in(request, session, hasher, codec, data.email, data.password)
 
 
 @router.post("/token", dependencies=[LimitByClient])
@@ -79,11 +91,7 @@ async def issue_token(
     codec: CodecDep,
     data: Annotated[api.TokenRequestForm, Depends(form_body(api.TokenRequestForm))],
 ) -> Response:
-    await limit_login_by_email(request, data.username)
-    user = await auth_service.authenticate(
-        session, hasher, email=data.username, password=data.password
-    )
-    return _token_response(auth_service.issue_tokens(codec, user))
+    return await _log_in(request, session, hasher, codec, data.username, data.password)
 
 
 @router.post("/refresh", dependencies=[LimitByClient])
