@@ -61,6 +61,8 @@ def main() -> int:
             "ARGON2_MEMORY_COST_KIB": "8",
             "RATE_LIMIT_ENABLED": "false",  # the fuzzer would spend any login budget at once
             "LOG_LEVEL": "WARNING",
+            "FIRST_ADMIN_EMAIL": "fuzz-admin@example.com",
+            "FIRST_ADMIN_PASSWORD": secrets.token_urlsafe(16),
         }
         print(f"fuzz: starting the server on 127.0.0.1:{port} (SQLite in {data})", flush=True)
         server = subprocess.Popen(
@@ -82,7 +84,12 @@ def main() -> int:
             print(
                 f"fuzz: {args.examples} examples per operation, all phases and checks", flush=True
             )
-            hooks = {"SCHEMATHESIS_HOOKS": "scripts.fuzz_hooks", "FUZZ_BASE_URL": api}
+            hooks = {
+                "SCHEMATHESIS_HOOKS": "scripts.fuzz_hooks",
+                "FUZZ_BASE_URL": api,
+                "FUZZ_ADMIN_EMAIL": env["FIRST_ADMIN_EMAIL"],
+                "FUZZ_ADMIN_PASSWORD": env["FIRST_ADMIN_PASSWORD"],
+            }
             status = subprocess.run(command, cwd=ROOT, env={**env, **hooks}, check=False)
         finally:
             server.terminate()

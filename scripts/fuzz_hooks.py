@@ -1,8 +1,9 @@
 """Schemathesis hooks for `make fuzz` (loaded through SCHEMATHESIS_HOOKS by scripts/fuzz.py).
 
-Every request carries a live access token of a real account on the server under test. The fuzzer
-itself logs out, changes the password and changes the email; `after_call` follows that, and the
-next request logs in again (or registers a fresh account when the old one is gone).
+Every request carries a live access token of a real account on the server under test: the admin
+operations an admin's (the server's first admin, FUZZ_ADMIN_EMAIL), the rest a user's. The fuzzer
+itself logs out, changes passwords and emails; `after_call` follows that, and the next request
+logs in again (the user registers afresh when the old account is gone).
 """
 
 import os
@@ -15,12 +16,13 @@ import schemathesis
 BASE_URL = os.environ.get("FUZZ_BASE_URL", "http://127.0.0.1:8000/api/v1")
 # Not the contract's example password, so the fuzzer rarely guesses it.
 PASSWORD = "fuzz-password-0f6e"  # noqa: S105
+ADMIN_OPERATIONS = frozenset({"list_users", "get_user", "update_user", "delete_user"})
 
 
 class Account:
-    def __init__(self) -> None:
-        self.email = ""
-        self.password = PASSWORD
+    def __init__(self, email: str = "", password: str = PASSWORD) -> None:
+        self.email = email
+        self.password = password
         self.token: str | None = None
 
     def live_token(self) -> str:
@@ -28,6 +30,17 @@ class Account:
             self._register()
         assert self.token is not None
         return self.token
+
+    def observe(self, operation: str, case: Any, response: Any) -> None:
+        """Follow what a successful call sent with this account's token did to it."""
+        if operation == "logout":
+            self.token = None
+        elif operation == "change_password":
+            body = case.body if isinstance(case.body, dict) else {}
+            self.password = str(body.get("new_password", self.password))
+            self.token = None
+        elif operation == "update_current_user":
+            self.email = response.json()["email"]
 
     def _register(self) -> None:
         self.email, self.password = f"fuzz-{uuid.uuid4().hex[:12]}@example.com", PASSWORD
@@ -45,13 +58,25 @@ class Account:
         return self.token is not None
 
 
-ACCOUNT = Account()
+USER = Account()
+# The server's first admin; should the fuzzer take its rights away, admin operations fall back to
+# the user (and get the documented 403).
+ADMIN = Account(os.environ.get("FUZZ_ADMIN_EMAIL", ""), os.environ.get("FUZZ_ADMIN_PASSWORD", ""))
+
+
+def _operation(case: Any) -> str:
+    return str(case.operation.definition.raw.get("operationId"))
 
 
 @schemathesis.auth(refresh_interval=None)
 class LiveBearer:
     def get(self, case: Any, context: Any) -> str:
-        return ACCOUNT.live_token()
+        if _operation(case) in ADMIN_OPERATIONS and ADMIN.email:
+            try:
+                return ADMIN.live_token()
+            except httpx.HTTPStatusError:
+                ADMIN.email = ""
+        return USER.live_token()
 
     def set(self, case: Any, data: str, context: Any) -> None:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {data}"}
@@ -60,14 +85,10 @@ class LiveBearer:
 @schemathesis.hook
 def after_call(context: Any, case: Any, response: Any) -> None:
     sent = response.request.headers.get("Authorization")
-    if not 200 <= response.status_code < 300 or sent != f"Bearer {ACCOUNT.token}":
-        return
-    operation = case.operation.definition.raw.get("operationId")
-    if operation == "logout":
-        ACCOUNT.token = None
-    elif operation == "change_password":
-        body = case.body if isinstance(case.body, dict) else {}
-        ACCOUNT.password = str(body.get("new_password", ACCOUNT.password))
-        ACCOUNT.token = None
-    elif operation == "update_current_user":
-        ACCOUNT.email = response.json()["email"]
+    for account in (USER, ADMIN):
+        if account.token is None or sent != f"Bearer {account.token}":
+            continue
+        if response.status_code == 401:
+            account.token = None  # revoked, deactivated or deleted: log in (or register) again
+        elif 200 <= response.status_code < 300:
+            account.observe(_operation(case), case, response)
