@@ -440,13 +440,13 @@ class TaskSort(StrEnum):
     """
 
     created_at = "created_at"
-    field_created_at = "-created_at"
+    created_at_desc = "-created_at"
     due_date = "due_date"
-    field_due_date = "-due_date"
+    due_date_desc = "-due_date"
     priority = "priority"
-    field_priority = "-priority"
+    priority_desc = "-priority"
     title_ = "title"
-    field_title = "-title"
+    title_desc = "-title"
 
 
 class Task(BaseModel):
@@ -672,7 +672,7 @@ class ListTasksParametersQuery(BaseModel):
     """
     A case-insensitive substring.
     """
-    sort: TaskSort | None = TaskSort.field_created_at
+    sort: TaskSort | None = TaskSort.created_at_desc
     page: Annotated[int, Field(ge=1, le=100000)] = 1
     per_page: Annotated[int, Field(ge=1, le=100)] = 20
 

@@ -53,7 +53,7 @@ async def list_tasks(
         due_after=as_utc(given.get("due_after"), field="due_after"),
         search=given.get("q"),
     )
-    sort = api.TaskSort(params.sort or api.TaskSort.field_created_at)
+    sort = api.TaskSort(params.sort or api.TaskSort.created_at_desc)
     page = Page(params.page, params.per_page)
     tasks, total = await tasks_service.list_tasks(session, user, filters, sort, page)
     return model_response(

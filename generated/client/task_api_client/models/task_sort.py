@@ -3,13 +3,13 @@ from enum import StrEnum
 
 class TaskSort(StrEnum):
     CREATED_AT = "created_at"
+    CREATED_AT_DESC = "-created_at"
     DUE_DATE = "due_date"
+    DUE_DATE_DESC = "-due_date"
     PRIORITY = "priority"
+    PRIORITY_DESC = "-priority"
     TITLE = "title"
-    VALUE_1 = "-created_at"
-    VALUE_3 = "-due_date"
-    VALUE_5 = "-priority"
-    VALUE_7 = "-title"
+    TITLE_DESC = "-title"
 
     def __str__(self) -> str:
         return str(self.value)
