@@ -415,7 +415,7 @@ class TokenPair(BaseModel):
 
 class TaskPriority(StrEnum):
     """
-    How important the task is. `urgent` tasks without a due date are due in 24 hours.
+    How important the task is. An `urgent` task created without a due date is due 24 hours after creation.
     """
 
     low = "low"

@@ -3,6 +3,7 @@ deadlock when more requests are in flight than the pool has connections."""
 
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TypeVar
 
 import httpx
@@ -124,3 +125,33 @@ def test_concurrent_retries_with_one_idempotency_key_create_once(server: str) ->
     assert {task_id for _, _, task_id in replayed} <= {created[0][2]}
     listed = httpx.get(f"{server}{API}/tasks", headers=headers)
     assert listed.json()["total"] == 1
+
+
+def demote_one(api: str, calls: list[tuple[dict[str, str], str]], index: int) -> int:
+    caller, target_id = calls[index]
+    with httpx.Client(timeout=60) as http:
+        response = http.patch(f"{api}/users/{target_id}", json={"role": "user"}, headers=caller)
+        return response.status_code
+
+
+def test_two_admins_demoting_each_other_leave_an_admin(fresh_database_url: str) -> None:
+    env = {"FIRST_ADMIN_EMAIL": "root@example.com", "FIRST_ADMIN_PASSWORD": PASSWORD}
+    with live_server(fresh_database_url, env=env) as running:
+        api = running.url + API
+        login = {"email": "root@example.com", "password": PASSWORD}
+        token = httpx.post(f"{api}/auth/login", json=login).json()["access_token"]
+        keeper = {"Authorization": f"Bearer {token}"}
+        for _ in range(5):
+            other = account(running.url)
+            ids = [httpx.get(f"{api}/users/me", headers=h).json()["id"] for h in (keeper, other)]
+            promoted = httpx.patch(f"{api}/users/{ids[1]}", json={"role": "admin"}, headers=keeper)
+            assert promoted.status_code == 200
+            # Each demotes the other at the same moment: one must lose (409, or 403 once demoted).
+            calls = [(keeper, ids[1]), (other, ids[0])]
+            statuses = sorted(in_parallel(2, partial(demote_one, api, calls)))
+            assert statuses in ([200, 403], [200, 409]), statuses
+            roles = [
+                httpx.get(f"{api}/users/me", headers=h).json()["role"] for h in (keeper, other)
+            ]
+            assert sorted(roles) == ["admin", "user"]
+            keeper = keeper if roles[0] == "admin" else other

@@ -19,7 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from app.api.middleware.access_log import USER_ID_KEY
 from app.api.rate_limit import limit_user
 from app.core.db import Database
-from app.core.security import PasswordHasher, TokenCodec, TokenType
+from app.core.security import PasswordHasher, TokenClaims, TokenCodec, TokenType
 from app.domain.errors import Forbidden, Unauthorized
 from app.domain.models import User
 from app.services import auth as auth_service
@@ -79,16 +79,27 @@ async def bearer_token(request: Request) -> str:
     return token.strip()
 
 
+async def access_claims(
+    request: Request, codec: CodecDep, token: Annotated[str, Depends(bearer_token)]
+) -> TokenClaims:
+    """A valid access token's claims; spends one request of its user's rate-limit budget.
+
+    Both happen before any transaction opens: a bad token or an exhausted budget is refused
+    without touching the database (or queueing for SQLite's write lock)."""
+    claims = auth_service.decode_token(codec, token, expected=TokenType.ACCESS)
+    await limit_user(request, str(claims.user_id))
+    return claims
+
+
 async def get_current_user(
     request: Request,
+    claims: Annotated[TokenClaims, Depends(access_claims)],
     session: SessionDep,
-    codec: CodecDep,
-    token: Annotated[str, Depends(bearer_token)],
 ) -> User:
-    """The user the access token belongs to; spends one request of their rate-limit budget."""
-    user = await auth_service.user_for_token(session, codec, token, expected=TokenType.ACCESS)
+    """The user the access token belongs to, if it is still current and the user active.
+    Endpoints declare it before their session, so that it runs first."""
+    user = await auth_service.user_for_claims(session, claims)
     setattr(request.state, USER_ID_KEY, str(user.id))  # for the access log
-    await limit_user(request, str(user.id))
     return user
 
 

@@ -65,14 +65,15 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _check_secret(self) -> Self:
+        secret = self.SECRET_KEY.get_secret_value() if self.SECRET_KEY else ""
+        # HS256 keys shorter than this are refused when tokens are made, in every environment.
+        if secret and len(secret.encode()) < MIN_SECRET_LENGTH:
+            raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
         if self.ENVIRONMENT is Environment.PRODUCTION:
-            secret = self.SECRET_KEY.get_secret_value() if self.SECRET_KEY else ""
             if not secret:
                 raise ValueError("SECRET_KEY must be set when ENVIRONMENT=production")
             if secret in KNOWN_WEAK_SECRETS:
                 raise ValueError("SECRET_KEY is a known default; set a random one")
-            if len(secret) < MIN_SECRET_LENGTH:
-                raise ValueError(f"SECRET_KEY must be at least {MIN_SECRET_LENGTH} characters")
         return self
 
     @property

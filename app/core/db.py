@@ -68,6 +68,8 @@ def create_db_engine(settings: Settings) -> AsyncEngine:
         pool_pre_ping=not settings.is_sqlite,
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
+        # Statement parameters (password hashes, emails) never reach an error log.
+        hide_parameters=True,
     )
     _configure(engine.sync_engine, settings)
     return engine
@@ -76,7 +78,7 @@ def create_db_engine(settings: Settings) -> AsyncEngine:
 def create_sync_engine(settings: Settings) -> Engine:
     """A blocking engine for migrations and command-line tools, configured like the server's."""
     settings.ensure_sqlite_directory()
-    engine = create_engine(settings.DATABASE_URL, pool_pre_ping=True)
+    engine = create_engine(settings.DATABASE_URL, pool_pre_ping=True, hide_parameters=True)
     _configure(engine, settings)
     return engine
 

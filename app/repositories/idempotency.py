@@ -41,9 +41,6 @@ async def delete_key(session: AsyncSession, *, user_id: uuid.UUID, key: str) -> 
     )
 
 
-async def delete_expired(session: AsyncSession, *, user_id: uuid.UUID, now: datetime) -> None:
-    await session.exec(
-        delete(IdempotencyKey).where(
-            col(IdempotencyKey.user_id) == user_id, col(IdempotencyKey.expires_at) < now
-        )
-    )
+async def delete_expired(session: AsyncSession, *, now: datetime) -> None:
+    """Every user's expired keys (the table would otherwise keep those of idle users)."""
+    await session.exec(delete(IdempotencyKey).where(col(IdempotencyKey.expires_at) < now))

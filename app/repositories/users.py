@@ -68,8 +68,10 @@ async def delete(session: AsyncSession, user: User) -> None:
 
 
 async def count_active_admins(session: AsyncSession) -> int:
-    query = select(func.count()).where(User.role == UserRole.admin, col(User.is_active))
-    return int((await session.exec(query)).one())
+    """Active admins, their rows locked until the transaction ends (FOR UPDATE on PostgreSQL;
+    SQLite's writers are serialised anyway), so two admins cannot demote each other at once."""
+    query = select(User.id).where(User.role == UserRole.admin, col(User.is_active))
+    return len((await session.exec(query.with_for_update())).all())
 
 
 async def list_page(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core.security import InvalidToken, PasswordHasher, TokenCodec, TokenType
+from app.core.security import InvalidToken, PasswordHasher, TokenClaims, TokenCodec, TokenType
 from app.domain.errors import BadRequest, Conflict, Unauthorized
 from app.domain.models import User
 from app.repositories import users as users_repo
@@ -72,14 +72,16 @@ async def _upgrade_hash(session: AsyncSession, user: User, new_hash: str) -> Non
         await session.refresh(user)
 
 
-async def user_for_token(
-    session: AsyncSession, codec: TokenCodec, token: str, *, expected: TokenType
-) -> User:
-    """The user a token belongs to, if the token is valid, current and the user active."""
+def decode_token(codec: TokenCodec, token: str, *, expected: TokenType) -> TokenClaims:
+    """The token's claims, if it is well-formed, signed by us, unexpired and of that type."""
     try:
-        claims = codec.decode(token, expected=expected)
+        return codec.decode(token, expected=expected)
     except InvalidToken as exc:
         raise Unauthorized() from exc
+
+
+async def user_for_claims(session: AsyncSession, claims: TokenClaims) -> User:
+    """The user of valid claims, if the token is still current and the user active."""
     user = await users_repo.get(session, claims.user_id)
     if user is None or not user.is_active or user.token_version != claims.version:
         raise Unauthorized()
@@ -87,8 +89,8 @@ async def user_for_token(
 
 
 async def refresh(session: AsyncSession, codec: TokenCodec, refresh_token: str) -> Tokens:
-    user = await user_for_token(session, codec, refresh_token, expected=TokenType.REFRESH)
-    return issue_tokens(codec, user)
+    claims = decode_token(codec, refresh_token, expected=TokenType.REFRESH)
+    return issue_tokens(codec, await user_for_claims(session, claims))
 
 
 async def logout(session: AsyncSession, user: User) -> None:

@@ -44,7 +44,7 @@ async def claim(
     request with the key is still being served.
     """
     now = utcnow()
-    await keys_repo.delete_expired(session, user_id=user_id, now=now)
+    await keys_repo.delete_expired(session, now=now)
     record = IdempotencyKey(
         user_id=user_id,
         key=key,

@@ -80,6 +80,11 @@ async def ensure_admin(
     if await users_repo.get_by_email(session, email) is not None:
         return None
     hashed = await hasher.hash(password)
-    return await users_repo.save(
-        session, User(email=email, hashed_password=hashed, role=UserRole.admin)
-    )
+    try:
+        # A savepoint: when several processes start at once, one creates and the rest find it.
+        async with session.begin_nested():
+            return await users_repo.save(
+                session, User(email=email, hashed_password=hashed, role=UserRole.admin)
+            )
+    except Conflict:
+        return None

@@ -97,8 +97,9 @@ export interface paths {
         put?: never;
         /**
          * Exchange a refresh token for a new pair
-         * @description Rotates the pair: returns a new access token and a new refresh token. Access tokens are
-         *     refused here, and refresh tokens are refused everywhere else.
+         * @description Returns a new access token and a new refresh token. The refresh token sent stays valid until
+         *     it expires or the user logs out (tokens are stateless; `logout` revokes them all). Access
+         *     tokens are refused here, and refresh tokens are refused everywhere else.
          */
         post: operations["refresh_tokens"];
         delete?: never;
@@ -608,7 +609,7 @@ export interface components {
             expires_in: number;
         };
         /**
-         * @description How important the task is. `urgent` tasks without a due date are due in 24 hours.
+         * @description How important the task is. An `urgent` task created without a due date is due 24 hours after creation.
          * @example high
          * @enum {string}
          */

@@ -150,3 +150,17 @@ def test_an_invalid_key_is_422(client: TestClient, user: Account) -> None:
             return len((await session.exec(select(Task))).all())
 
     assert run_on_app(client, tasks) == 0
+
+
+def test_expired_keys_of_idle_users_are_purged_too(
+    client: TestClient, user: Account, other_user: Account
+) -> None:
+    create(client, user, "idle-key")
+    age_claim(client, user, "idle-key", idempotency.KEY_LIFETIME + timedelta(seconds=1))
+    create(client, other_user, "busy-key")
+
+    async def keys() -> list[str]:
+        async with app_of(client).state.database.session(write=False) as session:
+            return [k.key for k in (await session.exec(select(IdempotencyKey))).all()]
+
+    assert run_on_app(client, keys) == ["busy-key"]

@@ -118,3 +118,15 @@ def test_two_processes_with_one_redis_share_one_login_budget(tmp_path: Path) -> 
             for server in (first, second, first, second, first)
         ]
     assert statuses == [401, 401, 401, 401, 429]
+
+
+def test_password_changes_spend_the_login_budget(tmp_path: Path) -> None:
+    settings = make_settings(f"sqlite:///{tmp_path}/limits.db", RATE_LIMIT_LOGIN="12/minute")
+    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+        account = register(client)  # its login spent one of the email's 12
+        body = {"current_password": "not-the-password", "new_password": "whatever-new-1"}
+        url = f"{API}/users/me/password"
+        statuses = [
+            client.put(url, json=body, headers=account.headers).status_code for _ in range(12)
+        ]
+    assert statuses == [400] * 11 + [429]

@@ -1,5 +1,6 @@
 """The current user's profile and password, and user administration by admins."""
 
+import asyncio
 import uuid
 from datetime import datetime
 from typing import Any
@@ -9,14 +10,17 @@ from fastapi.testclient import TestClient
 from sqlmodel import col, select
 
 from app.domain.models import Task
+from app.services import users as users_service
 from tests.conftest import (
     API,
     PASSWORD,
     Account,
+    app_of,
     assert_problem,
     log_in,
     make_admin,
     register,
+    run_on_app,
     unique_email,
 )
 
@@ -396,3 +400,21 @@ class TestDeleteUser:
 
     def test_without_token_is_401(self, client: TestClient, user: Account) -> None:
         assert_problem(client.delete(f"{API}/users/{user.id}"), 401)
+
+
+def test_concurrent_first_admin_creation_creates_one(client: TestClient) -> None:
+    """Several processes starting at once with FIRST_ADMIN_*: one creates, the rest find it."""
+    state = app_of(client).state
+    email = unique_email("first-admin")
+
+    async def ensure() -> bool:
+        async with state.database.session(write=True) as session:
+            created = await users_service.ensure_admin(
+                session, state.hasher, email=email, password=PASSWORD
+            )
+            return created is not None
+
+    async def race() -> list[bool]:
+        return list(await asyncio.gather(ensure(), ensure(), ensure()))
+
+    assert sorted(run_on_app(client, race)) == [False, False, True]

@@ -47,3 +47,17 @@ def test_production_sends_hsts(tmp_path: object) -> None:
     with TestClient(create_app(settings)) as client:
         response = client.get(f"{API}/health")
     assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_a_short_secret_is_refused_in_development_too() -> None:
+    # PyJWT refuses HS256 keys under 32 bytes when it signs: fail at startup, not on login.
+    with pytest.raises(ValidationError, match="SECRET_KEY"):
+        make_settings("sqlite://", SECRET_KEY="short-dev-key")
+
+
+def test_statement_parameters_never_reach_error_logs(tmp_path: object) -> None:
+    from app.core.db import create_db_engine, create_sync_engine
+
+    settings = make_settings(f"sqlite:///{tmp_path}/params.db")
+    assert create_db_engine(settings).sync_engine.hide_parameters
+    assert create_sync_engine(settings).hide_parameters

@@ -104,6 +104,6 @@ async def refresh_tokens(
 
 
 @router.post("/logout")
-async def logout(session: SessionDep, user: CurrentUser) -> Response:
+async def logout(user: CurrentUser, session: SessionDep) -> Response:
     await auth_service.logout(session, user)
     return no_content()

@@ -39,8 +39,8 @@ def _task_response(task: Task, *, status: int = 200, location: bool = False) -> 
 
 @router.get("")
 async def list_tasks(
-    session: SessionDep,
     user: CurrentUser,
+    session: SessionDep,
     params: Annotated[
         api.ListTasksParametersQuery, Depends(query_params(api.ListTasksParametersQuery))
     ],
@@ -65,8 +65,8 @@ async def list_tasks(
 
 @router.post("")
 async def create_task(
-    session: SessionDep,
     user: CurrentUser,
+    session: SessionDep,
     key: IdempotencyKey,
     data: Annotated[api.TaskCreate, Depends(json_body(api.TaskCreate))],
 ) -> Response:
@@ -81,7 +81,7 @@ async def create_task(
 
 @router.get("/{task_id}")
 async def get_task(
-    session: SessionDep, user: CurrentUser, task_id: uuid.UUID, if_none_match: IfNoneMatch
+    user: CurrentUser, session: SessionDep, task_id: uuid.UUID, if_none_match: IfNoneMatch
 ) -> Response:
     task = await tasks_service.get_task(session, user, task_id)
     if none_match(if_none_match, task):
@@ -91,8 +91,8 @@ async def get_task(
 
 @router.put("/{task_id}")
 async def replace_task(
-    session: SessionDep,
     user: CurrentUser,
+    session: SessionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskReplace, Depends(json_body(api.TaskReplace))],
@@ -105,8 +105,8 @@ async def replace_task(
 
 @router.patch("/{task_id}")
 async def update_task(
-    session: SessionDep,
     user: CurrentUser,
+    session: SessionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskUpdate, Depends(json_body(api.TaskUpdate))],
@@ -119,7 +119,7 @@ async def update_task(
 
 @router.delete("/{task_id}")
 async def delete_task(
-    session: SessionDep, user: CurrentUser, task_id: uuid.UUID, if_match: IfMatch
+    user: CurrentUser, session: SessionDep, task_id: uuid.UUID, if_match: IfMatch
 ) -> Response:
     await tasks_service.delete_task(
         session, user, task_id, expected_versions=versions_for_if_match(if_match)

@@ -1,11 +1,12 @@
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
 from app.api.deps import AdminUser, CurrentUser, HasherDep, SessionDep, json_body, query_params
+from app.api.rate_limit import limit_login_by_email
 from app.api.responses import model_response, no_content
 from app.domain.models import User
 from app.repositories.pagination import Page
@@ -39,8 +40,8 @@ async def get_current_user(user: CurrentUser) -> Response:
 
 @router.patch("/me")
 async def update_current_user(
-    session: SessionDep,
     user: CurrentUser,
+    session: SessionDep,
     data: Annotated[api.UserUpdateMe, Depends(json_body(api.UserUpdateMe))],
 ) -> Response:
     return model_response(_user(await users_service.update_me(session, user, data)))
@@ -48,11 +49,14 @@ async def update_current_user(
 
 @router.put("/me/password")
 async def change_password(
+    request: Request,
+    user: CurrentUser,
     session: SessionDep,
     hasher: HasherDep,
-    user: CurrentUser,
     data: Annotated[api.PasswordChange, Depends(json_body(api.PasswordChange))],
 ) -> Response:
+    # Checking the current password is a login attempt: it spends the login budget.
+    await limit_login_by_email(request, user.email)
     await auth_service.change_password(
         session,
         hasher,
@@ -65,8 +69,8 @@ async def change_password(
 
 @router.get("")
 async def list_users(
-    session: SessionDep,
     _admin: AdminUser,
+    session: SessionDep,
     params: Annotated[
         api.ListUsersParametersQuery, Depends(query_params(api.ListUsersParametersQuery))
     ],
@@ -86,14 +90,14 @@ async def list_users(
 
 
 @router.get("/{user_id:user_id}")
-async def get_user(session: SessionDep, _admin: AdminUser, user_id: uuid.UUID) -> Response:
+async def get_user(_admin: AdminUser, session: SessionDep, user_id: uuid.UUID) -> Response:
     return model_response(_user(await users_service.get_user(session, user_id)))
 
 
 @router.patch("/{user_id:user_id}")
 async def update_user(
-    session: SessionDep,
     _admin: AdminUser,
+    session: SessionDep,
     user_id: uuid.UUID,
     data: Annotated[api.UserAdminUpdate, Depends(json_body(api.UserAdminUpdate))],
 ) -> Response:
@@ -101,6 +105,6 @@ async def update_user(
 
 
 @router.delete("/{user_id:user_id}")
-async def delete_user(session: SessionDep, _admin: AdminUser, user_id: uuid.UUID) -> Response:
+async def delete_user(_admin: AdminUser, session: SessionDep, user_id: uuid.UUID) -> Response:
     await users_service.delete_user(session, user_id)
     return no_content()

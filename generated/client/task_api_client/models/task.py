@@ -22,7 +22,8 @@ class Task:
         id (UUID): The task's id.
         title (str): A short title; one line of text.
         description (None | str): Free text; tabs and line breaks allowed.
-        priority (TaskPriority): How important the task is. `urgent` tasks without a due date are due in 24 hours.
+        priority (TaskPriority): How important the task is. An `urgent` task created without a due date is due 24 hours
+            after creation.
         status (TaskStatus): Where the task stands.
         due_date (datetime.datetime | None): When the task is due, with a UTC offset.
         user_id (UUID): The owner's id.

@@ -19,8 +19,8 @@ class TaskCreate:
     Attributes:
         title (str): A short title; one line of text.
         description (None | str | Unset): Free text; tabs and line breaks allowed.
-        priority (TaskPriority | Unset): How important the task is. `urgent` tasks without a due date are due in 24
-            hours.
+        priority (TaskPriority | Unset): How important the task is. An `urgent` task created without a due date is due
+            24 hours after creation.
         due_date (datetime.datetime | None | Unset): When the task is due, with a UTC offset.
     """
 

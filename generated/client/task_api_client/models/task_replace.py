@@ -19,7 +19,8 @@ class TaskReplace:
 
     Attributes:
         title (str): A short title; one line of text.
-        priority (TaskPriority): How important the task is. `urgent` tasks without a due date are due in 24 hours.
+        priority (TaskPriority): How important the task is. An `urgent` task created without a due date is due 24 hours
+            after creation.
         status (TaskStatus): Where the task stands.
         description (None | str | Unset): Free text; tabs and line breaks allowed.
         due_date (datetime.datetime | None | Unset): When the task is due, with a UTC offset.

@@ -20,8 +20,8 @@ class TaskUpdate:
     Attributes:
         title (str | Unset): A short title; one line of text.
         description (None | str | Unset): Free text; tabs and line breaks allowed.
-        priority (TaskPriority | Unset): How important the task is. `urgent` tasks without a due date are due in 24
-            hours.
+        priority (TaskPriority | Unset): How important the task is. An `urgent` task created without a due date is due
+            24 hours after creation.
         status (TaskStatus | Unset): Where the task stands.
         due_date (datetime.datetime | None | Unset): When the task is due, with a UTC offset.
     """

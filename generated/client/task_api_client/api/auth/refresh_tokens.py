@@ -78,8 +78,9 @@ def sync_detailed(
 ) -> Response[Problem | TokenPair]:
     """Exchange a refresh token for a new pair
 
-     Rotates the pair: returns a new access token and a new refresh token. Access tokens are
-    refused here, and refresh tokens are refused everywhere else.
+     Returns a new access token and a new refresh token. The refresh token sent stays valid until
+    it expires or the user logs out (tokens are stateless; `logout` revokes them all). Access
+    tokens are refused here, and refresh tokens are refused everywhere else.
 
     Args:
         body (RefreshRequest): A refresh token to exchange.
@@ -110,8 +111,9 @@ def sync(
 ) -> Problem | TokenPair | None:
     """Exchange a refresh token for a new pair
 
-     Rotates the pair: returns a new access token and a new refresh token. Access tokens are
-    refused here, and refresh tokens are refused everywhere else.
+     Returns a new access token and a new refresh token. The refresh token sent stays valid until
+    it expires or the user logs out (tokens are stateless; `logout` revokes them all). Access
+    tokens are refused here, and refresh tokens are refused everywhere else.
 
     Args:
         body (RefreshRequest): A refresh token to exchange.
@@ -137,8 +139,9 @@ async def asyncio_detailed(
 ) -> Response[Problem | TokenPair]:
     """Exchange a refresh token for a new pair
 
-     Rotates the pair: returns a new access token and a new refresh token. Access tokens are
-    refused here, and refresh tokens are refused everywhere else.
+     Returns a new access token and a new refresh token. The refresh token sent stays valid until
+    it expires or the user logs out (tokens are stateless; `logout` revokes them all). Access
+    tokens are refused here, and refresh tokens are refused everywhere else.
 
     Args:
         body (RefreshRequest): A refresh token to exchange.
@@ -167,8 +170,9 @@ async def asyncio(
 ) -> Problem | TokenPair | None:
     """Exchange a refresh token for a new pair
 
-     Rotates the pair: returns a new access token and a new refresh token. Access tokens are
-    refused here, and refresh tokens are refused everywhere else.
+     Returns a new access token and a new refresh token. The refresh token sent stays valid until
+    it expires or the user logs out (tokens are stateless; `logout` revokes them all). Access
+    tokens are refused here, and refresh tokens are refused everywhere else.
 
     Args:
         body (RefreshRequest): A refresh token to exchange.

@@ -128,8 +128,8 @@ def sync_detailed(
 
     Args:
         status (TaskStatus | Unset): Where the task stands.
-        priority (TaskPriority | Unset): How important the task is. `urgent` tasks without a due
-            date are due in 24 hours.
+        priority (TaskPriority | Unset): How important the task is. An `urgent` task created
+            without a due date is due 24 hours after creation.
         due_before (datetime.datetime | Unset):
         due_after (datetime.datetime | Unset):
         q (str | Unset): A case-insensitive substring.
@@ -183,8 +183,8 @@ def sync(
 
     Args:
         status (TaskStatus | Unset): Where the task stands.
-        priority (TaskPriority | Unset): How important the task is. `urgent` tasks without a due
-            date are due in 24 hours.
+        priority (TaskPriority | Unset): How important the task is. An `urgent` task created
+            without a due date is due 24 hours after creation.
         due_before (datetime.datetime | Unset):
         due_after (datetime.datetime | Unset):
         q (str | Unset): A case-insensitive substring.
@@ -233,8 +233,8 @@ async def asyncio_detailed(
 
     Args:
         status (TaskStatus | Unset): Where the task stands.
-        priority (TaskPriority | Unset): How important the task is. `urgent` tasks without a due
-            date are due in 24 hours.
+        priority (TaskPriority | Unset): How important the task is. An `urgent` task created
+            without a due date is due 24 hours after creation.
         due_before (datetime.datetime | Unset):
         due_after (datetime.datetime | Unset):
         q (str | Unset): A case-insensitive substring.
@@ -286,8 +286,8 @@ async def asyncio(
 
     Args:
         status (TaskStatus | Unset): Where the task stands.
-        priority (TaskPriority | Unset): How important the task is. `urgent` tasks without a due
-            date are due in 24 hours.
+        priority (TaskPriority | Unset): How important the task is. An `urgent` task created
+            without a due date is due 24 hours after creation.
         due_before (datetime.datetime | Unset):
         due_after (datetime.datetime | Unset):
         q (str | Unset): A case-insensitive substring.
