@@ -38,7 +38,7 @@ test: install node-install ## Run the whole test suite
 	$(BIN)/pytest
 
 fuzz: install ## Fuzz the live server against the contract (EXAMPLES=25; make fuzz EXAMPLES=500)
-	$(BIN)/python scripts/fuzz.py --examples $(EXAMPLES)
+	$(BIN)/python -m scripts.fuzz --examples $(EXAMPLES)
 
 bench: install ## Benchmark vs a bare /ping (BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS...)
 	$(BIN)/python -m scripts.bench

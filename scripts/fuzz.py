@@ -5,44 +5,20 @@ openapi/openapi.yaml (settings from schemathesis.toml; accounts from scripts/fuz
 writes JUnit and NDJSON reports under reports/, stops the server, prints the contract's dead
 corners (scripts/contract_coverage.py) and exits with Schemathesis' status.
 
-Usage: python scripts/fuzz.py [--examples N]    (make fuzz EXAMPLES=500 for a deep run)
+Usage: python -m scripts.fuzz [--examples N]    (make fuzz EXAMPLES=500 for a deep run)
 """
 
 import argparse
 import os
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-import httpx
+from scripts.servers import ROOT, new_secret_key, running_server
 
-ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_until_healthy(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"fuzz: the server exited with {server.returncode}")
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.2)
-    raise SystemExit("fuzz: the server did not become healthy within 60 s")
 
 
 def main() -> int:
@@ -50,13 +26,11 @@ def main() -> int:
     parser.add_argument("--examples", type=int, default=25, help="examples per operation")
     args = parser.parse_args()
     REPORTS.mkdir(exist_ok=True)
-    port = free_port()
-    api = f"http://127.0.0.1:{port}/api/v1"
     with tempfile.TemporaryDirectory(prefix="taskapi-fuzz-") as data:
         env = {
             **os.environ,
             "DATABASE_URL": f"sqlite:///{data}/fuzz.db",
-            "SECRET_KEY": secrets.token_urlsafe(48),
+            "SECRET_KEY": new_secret_key(),
             "ARGON2_TIME_COST": "1",
             "ARGON2_MEMORY_COST_KIB": "8",
             "RATE_LIMIT_ENABLED": "false",  # the fuzzer would spend any login budget at once
@@ -64,14 +38,12 @@ def main() -> int:
             "FIRST_ADMIN_EMAIL": "fuzz-admin@example.com",
             "FIRST_ADMIN_PASSWORD": secrets.token_urlsafe(16),
         }
-        print(f"fuzz: starting the server on 127.0.0.1:{port} (SQLite in {data})", flush=True)
-        server = subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--no-access-log"],
-            cwd=ROOT, env=env,
-        )  # fmt: skip
-        try:
-            wait_until_healthy(api, server)
+        print(f"fuzz: starting the server (SQLite and its log in {data})", flush=True)
+        with running_server(
+            "api", "app.main:app", workers=1, env=env, cwd=Path(data),
+            health_path="/api/v1/health", cpus=None,
+        ) as server:  # fmt: skip
+            api = f"{server.url}/api/v1"
             command = [
                 str(Path(sys.executable).with_name("schemathesis")), "run",
                 str(ROOT / "openapi" / "openapi.yaml"), "--url", api,
@@ -82,7 +54,7 @@ def main() -> int:
                 "--report-ndjson-path", str(REPORTS / "fuzz-events.ndjson"),
             ]  # fmt: skip
             print(
-                f"fuzz: {args.examples} examples per operation, all phases and checks", flush=True
+                f"fuzz: {args.examples} examples per operation, every phase and check", flush=True
             )
             hooks = {
                 "SCHEMATHESIS_HOOKS": "scripts.fuzz_hooks",
@@ -91,9 +63,6 @@ def main() -> int:
                 "FUZZ_ADMIN_PASSWORD": env["FIRST_ADMIN_PASSWORD"],
             }
             status = subprocess.run(command, cwd=ROOT, env={**env, **hooks}, check=False)
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
     print("fuzz: reports in reports/fuzz-junit.xml and reports/fuzz-events.ndjson", flush=True)
     subprocess.run(
         [sys.executable, str(ROOT / "scripts" / "contract_coverage.py"),

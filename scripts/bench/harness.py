@@ -43,6 +43,19 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from scripts.servers import (
+    ROOT,
+    Server,
+    app_environment,
+    busy_cpu_seconds,
+    database_cpu_seconds,
+    is_postgres,
+    new_secret_key,
+    postgres_database,
+    running_server,
+    wait_until_idle,
+)
+
 from . import seed as seeding
 from .loadgen import Load, LoadGenerator, Result, choose
 from .report import (
@@ -55,18 +68,6 @@ from .report import (
     Series,
     endpoint_table,
     scaling_table,
-)
-from .servers import (
-    ROOT,
-    Server,
-    app_environment,
-    busy_cpu_seconds,
-    database_cpu_seconds,
-    is_postgres,
-    new_secret_key,
-    postgres_database,
-    running_server,
-    wait_until_idle,
 )
 
 API = "/api/v1"

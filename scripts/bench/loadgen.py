@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from .servers import HOST, ROOT
+from scripts.servers import HOST, ROOT
 
 LUA_DIR = Path(__file__).resolve().parent / "lua"
 WRK_TIMEOUT = "30s"  # login queues for seconds behind argon2; that is latency, not an error

@@ -50,10 +50,10 @@ from app.main import create_app
 from app.repositories import tasks as tasks_repo
 from app.repositories import users as users_repo
 from generated import models as api
+from scripts.servers import ROOT, new_secret_key
 
 from . import ping_app, prototype
 from .asgi import call, lifespan
-from .servers import ROOT, new_secret_key
 
 API = "/api/v1"
 # The prototype's statement by hand (SQLAlchemy stores UUIDs on SQLite as 32 hex characters).

@@ -26,10 +26,11 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from scripts.servers import ROOT, app_environment, new_secret_key, running_server
+
 from . import seed as seeding
 from .harness import load_for
 from .loadgen import choose
-from .servers import ROOT, app_environment, new_secret_key, running_server
 
 # (layer, path fragment): a frame belongs to the first layer whose fragment is in its file.
 LAYERS: list[tuple[str, str]] = [

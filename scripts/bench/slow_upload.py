@@ -17,8 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from . import seed as seeding
-from .servers import (
+from scripts.servers import (
     HOST,
     app_environment,
     is_postgres,
@@ -26,6 +25,8 @@ from .servers import (
     postgres_database,
     running_server,
 )
+
+from . import seed as seeding
 
 BODY = b'{"title":"a slow upload"}'
 

@@ -1,5 +1,5 @@
-"""uvicorn processes for the benchmark (the task API and the bare /ping app) and the throwaway
-databases they run on. Everything listens on 127.0.0.1 only."""
+"""uvicorn processes and throwaway PostgreSQL databases, for the benchmark, `make fuzz` and the
+tests that need a real server. Everything listens on 127.0.0.1 only."""
 
 import os
 import secrets
@@ -20,7 +20,7 @@ from sqlalchemy.engine import make_url
 
 from app.core.config import Settings
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 90.0
 STOP_SECONDS = 20.0
@@ -217,9 +217,9 @@ def wait_until_idle(servers: list[Server], *, limit: float = 60.0) -> float:
 
 
 @contextmanager
-def postgres_database(base_url: str) -> Iterator[str]:
+def postgres_database(base_url: str, *, prefix: str = "taskapi_bench") -> Iterator[str]:
     """A fresh database on `base_url`'s server, dropped afterwards (with its connections)."""
-    name = f"taskapi_bench_{uuid.uuid4().hex[:12]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
     admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
     try:
         with admin.connect() as connection:

@@ -1,0 +1,1 @@
+"""Development tools: codegen checks, fuzzing, benchmarks. Each module runs alone."""
