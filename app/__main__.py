@@ -8,7 +8,7 @@ import sys
 from pydantic import ValidationError
 
 from app.core.config import get_settings
-from app.core.db import Database, create_db_engine
+from app.core.db import Database
 from app.core.migrations import upgrade_to_head
 from app.core.security import PasswordHasher
 from app.services import users as users_service
@@ -26,7 +26,7 @@ def _problems(email: str, password: str) -> list[str]:
 
 async def _create_admin(email: str, password: str) -> bool:
     settings = get_settings()
-    database = Database(create_db_engine(settings))
+    database = Database.from_settings(settings)
     try:
         async with database.session(write=True) as session:
             created = await users_service.ensure_admin(

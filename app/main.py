@@ -19,7 +19,7 @@ from app.api.rate_limit import RateLimiter
 from app.api.responses import API_PREFIX
 from app.api.routes import auth, health, tasks, users
 from app.core.config import Environment, Settings, get_settings
-from app.core.db import Database, create_db_engine
+from app.core.db import Database
 from app.core.logging import configure_logging
 from app.core.migrations import upgrade_to_head
 from app.core.security import PasswordHasher, TokenCodec
@@ -34,7 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await run_in_threadpool(upgrade_to_head, settings)
-        database = Database(create_db_engine(settings))
+        database = Database.from_settings(settings)
         app.state.database = database
         app.state.hasher = PasswordHasher(settings)
         app.state.codec = TokenCodec(settings)

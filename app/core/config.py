@@ -88,9 +88,10 @@ class Settings(BaseSettings):
 
     @property
     def async_database_url(self) -> str:
-        """The URL for the async engine: `sqlite://` runs on aiosqlite, psycopg serves both."""
+        """The URL for the async engine: `sqlite://` runs inline (app.core.sqlite_inline), psycopg
+        serves both."""
         if self.DATABASE_URL.startswith("sqlite:"):
-            return "sqlite+aiosqlite:" + self.DATABASE_URL.removeprefix("sqlite:")
+            return "sqlite+inline:" + self.DATABASE_URL.removeprefix("sqlite:")
         return self.DATABASE_URL
 
     def ensure_sqlite_directory(self) -> None:

@@ -1,22 +1,31 @@
 """Engines and sessions. Nothing outside this module knows which driver or dialect is in use.
 
-SQLite is set up for a server: WAL (readers never block the writer), a busy timeout, foreign keys,
-and explicit transactions. Requests that write begin with `BEGIN IMMEDIATE`, so a writer waits for
-the lock up front instead of failing (or losing an update) when it upgrades a stale read snapshot.
+SQLite is set up for a server: WAL (readers never block the writer), foreign keys, and explicit
+transactions. Requests that write begin with `BEGIN IMMEDIATE`, so a writer takes the lock up
+front instead of failing (or losing an update) when it upgrades a stale read snapshot. The server
+runs SQLite inline on the event loop (app.core.sqlite_inline), so its connections never wait
+inside SQLite (`busy_timeout=0`): a writer that finds the lock taken by another process sleeps on
+the loop and tries again, for up to SQLITE_BUSY_TIMEOUT_MS, and then answers 503.
 """
 
 import asyncio
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from itertools import chain, repeat
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from app.core import sqlite_inline  # noqa: F401  (registers the sqlite+inline dialect)
 from app.core.config import Settings
+from app.domain.errors import ServiceUnavailable
 
 WRITE_OPTION = "taskapi_write"
+# Waits between attempts at SQLite's write lock: short at first, as transactions are short.
+LOCK_RETRY_DELAYS_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
 
 
 def _lower(value: str | None) -> str | None:
@@ -53,9 +62,9 @@ def _configure_postgresql(engine: Engine, statement_timeout_ms: int) -> None:
         dbapi_connection.commit()
 
 
-def _configure(engine: Engine, settings: Settings) -> None:
+def _configure(engine: Engine, settings: Settings, *, sqlite_busy_timeout_ms: int) -> None:
     if settings.is_sqlite:
-        _configure_sqlite(engine, settings.SQLITE_BUSY_TIMEOUT_MS)
+        _configure_sqlite(engine, sqlite_busy_timeout_ms)
     else:
         _configure_postgresql(engine, settings.DB_STATEMENT_TIMEOUT_MS)
 
@@ -71,7 +80,7 @@ def create_db_engine(settings: Settings) -> AsyncEngine:
         # Statement parameters (password hashes, emails) never reach an error log.
         hide_parameters=True,
     )
-    _configure(engine.sync_engine, settings)
+    _configure(engine.sync_engine, settings, sqlite_busy_timeout_ms=0)
     return engine
 
 
@@ -79,8 +88,12 @@ def create_sync_engine(settings: Settings) -> Engine:
     """A blocking engine for migrations and command-line tools, configured like the server's."""
     settings.ensure_sqlite_directory()
     engine = create_engine(settings.DATABASE_URL, pool_pre_ping=True, hide_parameters=True)
-    _configure(engine, settings)
+    _configure(engine, settings, sqlite_busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS)
     return engine
+
+
+def _is_locked(error: OperationalError) -> bool:
+    return "database is locked" in str(error.orig)
 
 
 class Database:
@@ -91,9 +104,10 @@ class Database:
     order and the slowest wait seconds; the queue serves them in turn. (Other processes still
     meet at the file lock, with `busy_timeout`.)"""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, *, lock_timeout_s: float = 15.0) -> None:
         self.engine = engine
         self._write_queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self._lock_timeout_s = lock_timeout_s
         self._readers = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self._writers = async_sessionmaker(
             engine.execution_options(**{WRITE_OPTION: True}),
@@ -101,20 +115,54 @@ class Database:
             expire_on_commit=False,
         )
 
+    @classmethod
+    def from_settings(cls, settings: Settings) -> "Database":
+        return cls(
+            create_db_engine(settings), lock_timeout_s=settings.SQLITE_BUSY_TIMEOUT_MS / 1000
+        )
+
+    @property
+    def writing(self) -> bool:
+        """Whether a write transaction of this process holds, or waits for, the SQLite lock."""
+        return self._write_queue is not None and self._write_queue.locked()
+
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
         """One transaction: committed when the caller finishes, rolled back if it raises."""
         async with AsyncExitStack() as stack:
             if write and self._write_queue is not None:
                 await stack.enter_async_context(self._write_queue)
-            factory = self._writers if write else self._readers
-            session = await stack.enter_async_context(factory())
+                session = await stack.enter_async_context(await self._locked_writer())
+            else:
+                factory = self._writers if write else self._readers
+                session = await stack.enter_async_context(factory())
             try:
                 yield session
             except BaseException:
                 await session.rollback()
                 raise
             await session.commit()
+
+    async def _locked_writer(self) -> AsyncSession:
+        """A session whose transaction holds SQLite's write lock, waited for on the event loop."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._lock_timeout_s
+        delays = chain(LOCK_RETRY_DELAYS_S, repeat(LOCK_RETRY_DELAYS_S[-1]))
+        while True:
+            session = self._writers()
+            try:
+                await session.connection()  # BEGIN IMMEDIATE
+                return session
+            except OperationalError as exc:
+                await session.close()
+                if not _is_locked(exc):
+                    raise
+                delay = next(delays)
+                if loop.time() + delay > deadline:
+                    raise ServiceUnavailable(
+                        "The database is busy; try again shortly.", retry_after=1
+                    ) from exc
+            await asyncio.sleep(delay)
 
     async def ping(self) -> bool:
         """Whether the database answers a query."""

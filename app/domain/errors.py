@@ -55,6 +55,11 @@ class UnprocessableContent(DomainError):
 class ServiceUnavailable(DomainError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
 
+    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+        super().__init__(detail)
+        if retry_after is not None:
+            self.headers = {"Retry-After": str(retry_after)}
+
 
 class PayloadTooLarge(DomainError):
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE

@@ -339,7 +339,7 @@ async def run(number: int, repeat: int) -> list[Measure]:
         no_ping_engine = create_async_engine(
             settings.async_database_url, pool_size=settings.DB_POOL_SIZE, pool_pre_ping=False
         )
-        _configure(no_ping_engine.sync_engine, settings)
+        _configure(no_ping_engine.sync_engine, settings, sqlite_busy_timeout_ms=0)
         no_ping = Database(no_ping_engine)
         await measure(
             "db: the same without pool_pre_ping", lambda: current_db_path(no_ping), "-1 SELECT 1"

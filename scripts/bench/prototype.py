@@ -86,7 +86,7 @@ def prototype_database(settings: Settings) -> Database:
         pool_size=settings.DB_POOL_SIZE,
         max_overflow=settings.DB_MAX_OVERFLOW,
     )
-    _configure(engine.sync_engine, settings)
+    _configure(engine.sync_engine, settings, sqlite_busy_timeout_ms=0)
     return Database(engine)
 
 

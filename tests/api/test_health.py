@@ -34,5 +34,7 @@ class TestGetHealth:
 
     @pytest.mark.usefixtures("unreachable_database")
     def test_unreachable_database_is_503_problem(self, client: TestClient) -> None:
-        body = assert_problem(client.get(f"{API}/health"), 503)
+        response = client.get(f"{API}/health")
+        body = assert_problem(response, 503)
+        assert response.headers["retry-after"] == "5"
         assert body["detail"] == "The database is unreachable."

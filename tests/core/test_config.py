@@ -32,9 +32,9 @@ def test_allowed_origins_come_as_a_comma_separated_list(monkeypatch: pytest.Monk
     ]
 
 
-def test_sqlite_urls_run_on_aiosqlite() -> None:
+def test_sqlite_urls_run_on_the_inline_dialect() -> None:
     assert make_settings("sqlite:///./data/app.db").async_database_url == (
-        "sqlite+aiosqlite:///./data/app.db"
+        "sqlite+inline:///./data/app.db"
     )
     url = "postgresql+psycopg://app@db/app"
     assert make_settings(url).async_database_url == url

@@ -11,7 +11,7 @@ router = APIRouter(tags=["health"])
 @router.get("/health")
 async def get_health(request: Request) -> Response:
     if not await request.app.state.database.ping():
-        raise ServiceUnavailable("The database is unreachable.")
+        raise ServiceUnavailable("The database is unreachable.", retry_after=5)
     return model_response(
         api.Health(status=api.Status.ok, version=request.app.version, database=api.Database.ok)
     )
