@@ -20,8 +20,10 @@ from app.api.middleware.access_log import USER_ID_KEY
 from app.api.rate_limit import limit_user
 from app.core.db import Database
 from app.core.security import PasswordHasher, TokenClaims, TokenCodec, TokenType
+from app.domain.caller import Caller
 from app.domain.errors import Forbidden, Unauthorized
 from app.domain.models import User
+from app.repositories import users as users_repo
 from app.services import auth as auth_service
 from generated import models as api
 from generated.models import EntityTagList, UserRole
@@ -91,28 +93,40 @@ async def access_claims(
     return claims
 
 
-async def get_current_user(
+async def get_caller(
     request: Request,
     claims: Annotated[TokenClaims, Depends(access_claims)],
     session: SessionDep,
-) -> User:
-    """The user the access token belongs to, if it is still current and the user active.
-    Endpoints declare it before their session, so that it runs first."""
-    user = await auth_service.user_for_claims(session, claims)
-    setattr(request.state, USER_ID_KEY, str(user.id))  # for the access log
+) -> Caller:
+    """The caller, if their token is still current and they are active: one indexed lookup on
+    every request, so a revoked token or a deactivated user is refused at once. Endpoints declare
+    it before their session, so that it runs first."""
+    caller = await auth_service.caller_for_claims(session, claims)
+    setattr(request.state, USER_ID_KEY, str(caller.id))  # for the access log
+    return caller
+
+
+CurrentCaller = Annotated[Caller, Depends(get_caller)]
+
+
+async def get_admin(caller: CurrentCaller) -> Caller:
+    if caller.role != UserRole.admin:
+        raise Forbidden("This operation needs the admin role.")
+    return caller
+
+
+AdminCaller = Annotated[Caller, Depends(get_admin)]
+
+
+async def get_current_user(caller: CurrentCaller, session: SessionDep) -> User:
+    """The caller's own row, for the endpoints about their account."""
+    user = await users_repo.get(session, caller.id)
+    if user is None:  # deleted since the caller was checked (PostgreSQL, read committed)
+        raise Unauthorized()
     return user
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
-
-
-async def get_admin_user(user: CurrentUser) -> User:
-    if user.role != UserRole.admin:
-        raise Forbidden("This operation needs the admin role.")
-    return user
-
-
-AdminUser = Annotated[User, Depends(get_admin_user)]
 
 
 def _invalid(errors: list[Any], prefix: str) -> RequestValidationError:

@@ -4,10 +4,12 @@ Hashing costs hundreds of milliseconds of CPU, so the async helpers run it in th
 never on the event loop.
 """
 
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 import jwt
@@ -19,6 +21,9 @@ from app.domain.types import utcnow
 
 ALGORITHM = "HS256"
 REQUIRED_CLAIMS = ["sub", "exp", "iat", "jti", "type", "ver"]
+# Tokens whose signature was checked, kept to skip the check on their next use (about 200 bytes
+# each). A token's claims never change; whether it is still current is the database's to say.
+VERIFIED_TOKENS_KEPT = 10_000
 
 
 class TokenType(StrEnum):
@@ -74,6 +79,8 @@ class TokenCodec:
         self._jwt = jwt.PyJWT(options={"enforce_minimum_key_length": True})
         self.access_ttl = timedelta(minutes=settings.ACCESS_TOKEN_EXPIRE_MINUTES)
         self.refresh_ttl = timedelta(days=settings.REFRESH_TOKEN_EXPIRE_DAYS)
+        # Checking the signature costs more than the rest of an authenticated read.
+        self._verified = lru_cache(maxsize=VERIFIED_TOKENS_KEPT)(self._verify)
 
     def encode(self, *, user_id: uuid.UUID, version: int, type: TokenType) -> str:
         now: datetime = utcnow()
@@ -89,14 +96,25 @@ class TokenCodec:
         return self._jwt.encode(claims, self._key, algorithm=ALGORITHM)
 
     def decode(self, token: str, *, expected: TokenType) -> TokenClaims:
+        claims, expires_at = self._verified(token)
+        if time.time() >= expires_at:
+            raise InvalidToken("Signature has expired")
+        if claims.type is not expected:
+            raise InvalidToken("wrong token type")
+        return claims
+
+    def _verify(self, token: str) -> tuple[TokenClaims, float]:
+        """The claims of a token signed with our key, and when it expires. Raises (and so caches
+        nothing) for anything else."""
         try:
             claims = self._jwt.decode(
                 token, self._key, algorithms=[ALGORITHM], options={"require": REQUIRED_CLAIMS}
             )
             user_id = uuid.UUID(claims["sub"])
+            token_type = TokenType(claims["type"])
         except (jwt.InvalidTokenError, ValueError, TypeError, AttributeError) as exc:
             raise InvalidToken(str(exc)) from exc
         version = claims["ver"]
-        if claims["type"] != expected.value or type(version) is not int:
-            raise InvalidToken("wrong token type")
-        return TokenClaims(user_id=user_id, version=version, type=expected)
+        if type(version) is not int:
+            raise InvalidToken("wrong token version")
+        return TokenClaims(user_id=user_id, version=version, type=token_type), claims["exp"]

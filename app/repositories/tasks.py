@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, update
+from sqlalchemy import bindparam, case, delete, func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -50,8 +50,14 @@ def _order_by(sort: TaskSort) -> list[Any]:
     return keys
 
 
+# Built once (the hottest statement): SQLAlchemy then reuses its compiled form.
+_OWNED_TASK = select(Task).where(
+    col(Task.id) == bindparam("task_id"), col(Task.user_id) == bindparam("owner_id")
+)
+
+
 async def get(session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task | None:
-    rows = await session.exec(select(Task).where(*_owned(owner_id, task_id)))
+    rows = await session.exec(_OWNED_TASK, params={"task_id": task_id, "owner_id": owner_id})
     return rows.first()
 
 

@@ -4,7 +4,8 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, or_, update
+from sqlalchemy import bindparam, func, or_, update
+from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -29,8 +30,25 @@ def contains_text(column: Any, text: str) -> Any:
     return func.lower(column).like(f"%{escaped}%", escape="\\")
 
 
+# Built once: SQLAlchemy then reuses its compiled form. A Core statement on the session's
+# connection skips the ORM's identity map and object loading, most of a lookup's cost.
+_CURRENT_ROLE = core_select(col(User.role)).where(
+    col(User.id) == bindparam("user_id"),
+    col(User.token_version) == bindparam("version"),
+    col(User.is_active),
+)
+
+
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+async def current_role(session: AsyncSession, user_id: uuid.UUID, version: int) -> UserRole | None:
+    """The role of an active user whose token version is `version`; None for anyone else."""
+    connection = await session.connection()
+    result = await connection.execute(_CURRENT_ROLE, {"user_id": user_id, "version": version})
+    role = result.scalar_one_or_none()
+    return None if role is None else UserRole(role)
 
 
 async def get_by_email(session: AsyncSession, email: str) -> User | None:

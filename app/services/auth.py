@@ -6,6 +6,7 @@ from sqlalchemy.exc import OperationalError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.security import InvalidToken, PasswordHasher, TokenClaims, TokenCodec, TokenType
+from app.domain.caller import Caller
 from app.domain.errors import BadRequest, Conflict, Unauthorized
 from app.domain.models import User
 from app.repositories import users as users_repo
@@ -80,6 +81,14 @@ def decode_token(codec: TokenCodec, token: str, *, expected: TokenType) -> Token
         raise Unauthorized() from exc
 
 
+async def caller_for_claims(session: AsyncSession, claims: TokenClaims) -> Caller:
+    """The caller of valid claims, if the token is still current and the user active."""
+    role = await users_repo.current_role(session, claims.user_id, claims.version)
+    if role is None:
+        raise Unauthorized()
+    return Caller(id=claims.user_id, role=role)
+
+
 async def user_for_claims(session: AsyncSession, claims: TokenClaims) -> User:
     """The user of valid claims, if the token is still current and the user active."""
     user = await users_repo.get(session, claims.user_id)
@@ -93,8 +102,8 @@ async def refresh(session: AsyncSession, codec: TokenCodec, refresh_token: str) 
     return issue_tokens(codec, await user_for_claims(session, claims))
 
 
-async def logout(session: AsyncSession, user: User) -> None:
-    await users_repo.bump_token_version(session, user.id)
+async def logout(session: AsyncSession, caller: Caller) -> None:
+    await users_repo.bump_token_version(session, caller.id)
 
 
 async def change_password(

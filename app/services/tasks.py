@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.domain.errors import NotFound, PreconditionFailed, UnprocessableContent
-from app.domain.models import Task, User
+from app.domain.models import Task
 from app.domain.types import utcnow
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
@@ -29,14 +29,14 @@ def as_utc(value: datetime | None, *, field: str) -> datetime | None:
         raise UnprocessableContent(f"{field} is outside the supported range.") from exc
 
 
-async def create_task(session: AsyncSession, owner: User, data: TaskCreate) -> Task:
+async def create_task(session: AsyncSession, owner_id: uuid.UUID, data: TaskCreate) -> Task:
     values = data.model_dump()
     now = utcnow()
     due_date = as_utc(values.get("due_date"), field="due_date")
     if due_date is None and data.priority == TaskPriority.urgent:
         due_date = now + URGENT_DEADLINE
     task = Task(
-        user_id=owner.id,
+        user_id=owner_id,
         title=data.title,
         description=values.get("description"),
         priority=data.priority,
@@ -48,15 +48,15 @@ async def create_task(session: AsyncSession, owner: User, data: TaskCreate) -> T
 
 
 async def list_tasks(
-    session: AsyncSession, owner: User, filters: TaskFilters, sort: TaskSort, page: Page
+    session: AsyncSession, owner_id: uuid.UUID, filters: TaskFilters, sort: TaskSort, page: Page
 ) -> tuple[list[Task], int]:
     return await tasks_repo.list_page(
-        session, owner_id=owner.id, filters=filters, sort=sort, page=page
+        session, owner_id=owner_id, filters=filters, sort=sort, page=page
     )
 
 
-async def get_task(session: AsyncSession, owner: User, task_id: uuid.UUID) -> Task:
-    task = await tasks_repo.get(session, owner_id=owner.id, task_id=task_id)
+async def get_task(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task:
+    task = await tasks_repo.get(session, owner_id=owner_id, task_id=task_id)
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
     return task
@@ -64,7 +64,7 @@ async def get_task(session: AsyncSession, owner: User, task_id: uuid.UUID) -> Ta
 
 async def replace_task(
     session: AsyncSession,
-    owner: User,
+    owner_id: uuid.UUID,
     task_id: uuid.UUID,
     data: TaskReplace,
     *,
@@ -78,12 +78,12 @@ async def replace_task(
         "description": sent.get("description"),
         "due_date": as_utc(sent.get("due_date"), field="due_date"),
     }
-    return await _update(session, owner, task_id, values, expected_versions)
+    return await _update(session, owner_id, task_id, values, expected_versions)
 
 
 async def update_task(
     session: AsyncSession,
-    owner: User,
+    owner_id: uuid.UUID,
     task_id: uuid.UUID,
     data: TaskUpdate,
     *,
@@ -92,43 +92,45 @@ async def update_task(
     values = data.model_dump()  # only the fields sent
     if "due_date" in values:
         values["due_date"] = as_utc(values["due_date"], field="due_date")
-    return await _update(session, owner, task_id, values, expected_versions)
+    return await _update(session, owner_id, task_id, values, expected_versions)
 
 
 async def delete_task(
     session: AsyncSession,
-    owner: User,
+    owner_id: uuid.UUID,
     task_id: uuid.UUID,
     *,
     expected_versions: frozenset[int] | None,
 ) -> None:
     deleted = await tasks_repo.delete_if_current(
-        session, owner_id=owner.id, task_id=task_id, expected_versions=expected_versions
+        session, owner_id=owner_id, task_id=task_id, expected_versions=expected_versions
     )
     if not deleted:
-        await _raise_missing_or_stale(session, owner, task_id)
+        await _raise_missing_or_stale(session, owner_id, task_id)
 
 
 async def _update(
     session: AsyncSession,
-    owner: User,
+    owner_id: uuid.UUID,
     task_id: uuid.UUID,
     values: dict[str, Any],
     expected_versions: frozenset[int] | None,
 ) -> Task:
     task = await tasks_repo.update_if_current(
         session,
-        owner_id=owner.id,
+        owner_id=owner_id,
         task_id=task_id,
         expected_versions=expected_versions,
         values={**values, "updated_at": utcnow()},
     )
     if task is None:
-        await _raise_missing_or_stale(session, owner, task_id)
+        await _raise_missing_or_stale(session, owner_id, task_id)
     assert task is not None
     return task
 
 
-async def _raise_missing_or_stale(session: AsyncSession, owner: User, task_id: uuid.UUID) -> None:
-    current = await get_task(session, owner, task_id)  # NotFound when it is not there at all
+async def _raise_missing_or_stale(
+    session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID
+) -> None:
+    current = await get_task(session, owner_id, task_id)  # NotFound when it is not there at all
     raise PreconditionFailed(STALE_ETAG, etag=current.etag)

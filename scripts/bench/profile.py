@@ -59,9 +59,9 @@ OTHER = "other (stdlib, contextlib, native)"
 
 # (operation, frame fragment): samples whose stack contains the fragment (inclusive).
 OPERATIONS: list[tuple[str, str]] = [
-    ("get_current_user (token decode + user lookup + rate limit)", "get_current_user (app/"),
+    ("token decode + rate limit (access_claims)", "access_claims (app/"),
     ("  token decode (TokenCodec.decode)", "TokenCodec.decode"),
-    ("  user lookup (users_repo.get)", "get (app/repositories/users.py"),
+    ("caller check (get_caller: users_repo.current_role)", "get_caller (app/"),
     ("task lookup (tasks_repo.get)", "get (app/repositories/tasks.py"),
     ("task insert (tasks_repo.add: flush)", "add (app/repositories/tasks.py"),
     ("conditional update (update_if_current)", "update_if_current (app/"),

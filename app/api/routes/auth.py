@@ -6,7 +6,7 @@ from starlette.responses import Response
 
 from app.api.deps import (
     CodecDep,
-    CurrentUser,
+    CurrentCaller,
     HasherDep,
     ReadSessionDep,
     SessionDep,
@@ -104,6 +104,6 @@ async def refresh_tokens(
 
 
 @router.post("/logout")
-async def logout(user: CurrentUser, session: SessionDep) -> Response:
-    await auth_service.logout(session, user)
+async def logout(caller: CurrentCaller, session: SessionDep) -> Response:
+    await auth_service.logout(session, caller)
     return no_content()

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from app.api.deps import (
-    CurrentUser,
+    CurrentCaller,
     IdempotencyKey,
     IfMatch,
     IfNoneMatch,
@@ -39,7 +39,7 @@ def _task_response(task: Task, *, status: int = 200, location: bool = False) -> 
 
 @router.get("")
 async def list_tasks(
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: SessionDep,
     params: Annotated[
         api.ListTasksParametersQuery, Depends(query_params(api.ListTasksParametersQuery))
@@ -55,7 +55,7 @@ async def list_tasks(
     )
     sort = api.TaskSort(params.sort or api.TaskSort.created_at_desc)
     page = Page(params.page, params.per_page)
-    tasks, total = await tasks_service.list_tasks(session, user, filters, sort, page)
+    tasks, total = await tasks_service.list_tasks(session, caller.id, filters, sort, page)
     return model_response(
         api.TaskList(
             tasks=[_task(t) for t in tasks], total=total, page=page.number, per_page=page.size
@@ -65,25 +65,29 @@ async def list_tasks(
 
 @router.post("")
 async def create_task(
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: SessionDep,
     key: IdempotencyKey,
     data: Annotated[api.TaskCreate, Depends(json_body(api.TaskCreate))],
 ) -> Response:
     async def create() -> Response:
-        task = await tasks_service.create_task(session, user, data)
+        task = await tasks_service.create_task(session, caller.id, data)
         return _task_response(task, status=201, location=True)
 
     return await respond_once(
-        session, user_id=user.id, key=key, canonical_request=data.model_dump_json(), respond=create
+        session,
+        user_id=caller.id,
+        key=key,
+        canonical_request=data.model_dump_json(),
+        respond=create,
     )
 
 
 @router.get("/{task_id}")
 async def get_task(
-    user: CurrentUser, session: SessionDep, task_id: uuid.UUID, if_none_match: IfNoneMatch
+    caller: CurrentCaller, session: SessionDep, task_id: uuid.UUID, if_none_match: IfNoneMatch
 ) -> Response:
-    task = await tasks_service.get_task(session, user, task_id)
+    task = await tasks_service.get_task(session, caller.id, task_id)
     if none_match(if_none_match, task):
         return Response(status_code=304, headers={"ETag": task.etag})
     return _task_response(task)
@@ -91,37 +95,37 @@ async def get_task(
 
 @router.put("/{task_id}")
 async def replace_task(
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: SessionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskReplace, Depends(json_body(api.TaskReplace))],
 ) -> Response:
     task = await tasks_service.replace_task(
-        session, user, task_id, data, expected_versions=versions_for_if_match(if_match)
+        session, caller.id, task_id, data, expected_versions=versions_for_if_match(if_match)
     )
     return _task_response(task)
 
 
 @router.patch("/{task_id}")
 async def update_task(
-    user: CurrentUser,
+    caller: CurrentCaller,
     session: SessionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskUpdate, Depends(json_body(api.TaskUpdate))],
 ) -> Response:
     task = await tasks_service.update_task(
-        session, user, task_id, data, expected_versions=versions_for_if_match(if_match)
+        session, caller.id, task_id, data, expected_versions=versions_for_if_match(if_match)
     )
     return _task_response(task)
 
 
 @router.delete("/{task_id}")
 async def delete_task(
-    user: CurrentUser, session: SessionDep, task_id: uuid.UUID, if_match: IfMatch
+    caller: CurrentCaller, session: SessionDep, task_id: uuid.UUID, if_match: IfMatch
 ) -> Response:
     await tasks_service.delete_task(
-        session, user, task_id, expected_versions=versions_for_if_match(if_match)
+        session, caller.id, task_id, expected_versions=versions_for_if_match(if_match)
     )
     return no_content()

@@ -5,7 +5,7 @@ from fastapi import APIRouter, Depends, Request
 from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
-from app.api.deps import AdminUser, CurrentUser, HasherDep, SessionDep, json_body, query_params
+from app.api.deps import AdminCaller, CurrentUser, HasherDep, SessionDep, json_body, query_params
 from app.api.rate_limit import limit_login_by_email
 from app.api.responses import model_response, no_content
 from app.domain.models import User
@@ -69,7 +69,7 @@ async def change_password(
 
 @router.get("")
 async def list_users(
-    _admin: AdminUser,
+    _admin: AdminCaller,
     session: SessionDep,
     params: Annotated[
         api.ListUsersParametersQuery, Depends(query_params(api.ListUsersParametersQuery))
@@ -90,13 +90,13 @@ async def list_users(
 
 
 @router.get("/{user_id:user_id}")
-async def get_user(_admin: AdminUser, session: SessionDep, user_id: uuid.UUID) -> Response:
+async def get_user(_admin: AdminCaller, session: SessionDep, user_id: uuid.UUID) -> Response:
     return model_response(_user(await users_service.get_user(session, user_id)))
 
 
 @router.patch("/{user_id:user_id}")
 async def update_user(
-    _admin: AdminUser,
+    _admin: AdminCaller,
     session: SessionDep,
     user_id: uuid.UUID,
     data: Annotated[api.UserAdminUpdate, Depends(json_body(api.UserAdminUpdate))],
@@ -105,6 +105,6 @@ async def update_user(
 
 
 @router.delete("/{user_id:user_id}")
-async def delete_user(_admin: AdminUser, session: SessionDep, user_id: uuid.UUID) -> Response:
+async def delete_user(_admin: AdminCaller, session: SessionDep, user_id: uuid.UUID) -> Response:
     await users_service.delete_user(session, user_id)
     return no_content()
