@@ -1,8 +1,8 @@
-"""Reading `If-Match` and `If-None-Match`. A task's ETag is its version (`Task.etag`)."""
+"""Reading `If-Match` and `If-None-Match`. A task's ETag is its version (`task_etag`)."""
 
 import re
 
-from app.domain.models import Task
+from app.repositories.tasks import TaskRow
 
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 
@@ -18,7 +18,7 @@ def versions_for_if_match(header: str | None) -> frozenset[int] | None:
     return frozenset(int(tag) for weak, tag in _tags(header) if not weak and tag.isdigit())
 
 
-def none_match(header: str | None, task: Task) -> bool:
+def none_match(header: str | None, task: TaskRow) -> bool:
     """Whether `If-None-Match` names the task's current version (weak comparison)."""
     if header is None:
         return False

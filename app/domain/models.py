@@ -68,11 +68,6 @@ class Task(SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
-    @property
-    def etag(self) -> str:
-        """The version as a strong entity tag (`"3"`)."""
-        return f'"{self.version}"'
-
 
 class IdempotencyKey(SQLModel, table=True):
     """A client's `Idempotency-Key` for one create, and the response to replay for it."""
@@ -89,3 +84,8 @@ class IdempotencyKey(SQLModel, table=True):
     response_headers: str | None = None  # JSON object
     locked_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+def task_etag(version: int) -> str:
+    """A task's version as a strong entity tag (`"3"`)."""
+    return f'"{version}"'

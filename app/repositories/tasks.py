@@ -1,13 +1,17 @@
 """Every query on the `task` table. Each one is scoped to the owner in its WHERE clause, so a
-forgotten check elsewhere cannot leak another user's task."""
+forgotten check elsewhere cannot leak another user's task.
+
+The queries are SQLAlchemy Core on the session's connection and return rows, not ORM objects:
+a task is read, validated into the response model and sent, and the ORM's identity map, object
+loading and unit of work would cost more than the statements (a list of 20 pays it 20 times).
+"""
 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, delete, func, update
-from sqlmodel import col, select
+from sqlalchemy import Row, bindparam, case, delete, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.domain.models import Task
@@ -15,14 +19,18 @@ from app.repositories.pagination import Page
 from app.repositories.users import contains_text
 from generated.models import TaskPriority, TaskSort, TaskStatus
 
+# A task as stored: attribute access by column name (`row.title`, `row.version`).
+TaskRow = Row[Any]
+
+_TASK = Task.metadata.tables["task"]
 _PRIORITY_RANK = case(
-    {p.value: rank for rank, p in enumerate(TaskPriority)}, value=col(Task.priority)
+    {p.value: rank for rank, p in enumerate(TaskPriority)}, value=_TASK.c.priority
 )
 _SORT_COLUMNS: dict[str, Any] = {
-    "created_at": col(Task.created_at),
-    "due_date": col(Task.due_date),
+    "created_at": _TASK.c.created_at,
+    "due_date": _TASK.c.due_date,
     "priority": _PRIORITY_RANK,
-    "title": col(Task.title),
+    "title": _TASK.c.title,
 }
 
 
@@ -36,7 +44,7 @@ class TaskFilters:
 
 
 def _owned(owner_id: uuid.UUID, task_id: uuid.UUID) -> tuple[Any, ...]:
-    return (col(Task.id) == task_id, col(Task.user_id) == owner_id)
+    return (_TASK.c.id == task_id, _TASK.c.user_id == owner_id)
 
 
 def _order_by(sort: TaskSort) -> list[Any]:
@@ -45,46 +53,51 @@ def _order_by(sort: TaskSort) -> list[Any]:
     column = _SORT_COLUMNS[key]
     ordered = column.desc() if descending else column.asc()
     # Tasks without a due date sort last either way; ties are broken by id for stable pages.
-    keys: list[Any] = [col(Task.due_date).is_(None)] if key == "due_date" else []
-    keys += [ordered, col(Task.id).desc() if descending else col(Task.id).asc()]
+    keys: list[Any] = [_TASK.c.due_date.is_(None)] if key == "due_date" else []
+    keys += [ordered, _TASK.c.id.desc() if descending else _TASK.c.id.asc()]
     return keys
 
 
 # Built once (the hottest statement): SQLAlchemy then reuses its compiled form.
-_OWNED_TASK = select(Task).where(
-    col(Task.id) == bindparam("task_id"), col(Task.user_id) == bindparam("owner_id")
+_OWNED_TASK = select(_TASK).where(
+    _TASK.c.id == bindparam("task_id"), _TASK.c.user_id == bindparam("owner_id")
 )
 
 
-async def get(session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task | None:
-    rows = await session.exec(_OWNED_TASK, params={"task_id": task_id, "owner_id": owner_id})
-    return rows.first()
+async def get(session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
+    connection = await session.connection()
+    result = await connection.execute(_OWNED_TASK, {"task_id": task_id, "owner_id": owner_id})
+    return result.first()
 
 
-async def add(session: AsyncSession, task: Task) -> Task:
-    session.add(task)
-    await session.flush()
-    return task
+_INSERT = insert(_TASK).returning(*_TASK.c)
+
+
+async def add(session: AsyncSession, values: dict[str, Any]) -> TaskRow:
+    """Insert a task given every column's value."""
+    connection = await session.connection()
+    return (await connection.execute(_INSERT, values)).one()
 
 
 async def list_page(
     session: AsyncSession, *, owner_id: uuid.UUID, filters: TaskFilters, sort: TaskSort, page: Page
-) -> tuple[list[Task], int]:
-    conditions: list[Any] = [col(Task.user_id) == owner_id]
+) -> tuple[list[TaskRow], int]:
+    conditions: list[Any] = [_TASK.c.user_id == owner_id]
     if filters.status is not None:
-        conditions.append(col(Task.status) == filters.status)
+        conditions.append(_TASK.c.status == filters.status)
     if filters.priority is not None:
-        conditions.append(col(Task.priority) == filters.priority)
+        conditions.append(_TASK.c.priority == filters.priority)
     if filters.due_before is not None:
-        conditions.append(col(Task.due_date) < filters.due_before)
+        conditions.append(_TASK.c.due_date < filters.due_before)
     if filters.due_after is not None:
-        conditions.append(col(Task.due_date) >= filters.due_after)
+        conditions.append(_TASK.c.due_date >= filters.due_after)
     if filters.search:
-        conditions.append(contains_text(Task.title, filters.search))
-    total_query = select(func.count()).select_from(Task).where(*conditions)
-    total = int((await session.exec(total_query)).one())
-    rows = await session.exec(
-        select(Task)
+        conditions.append(contains_text(_TASK.c.title, filters.search))
+    connection = await session.connection()
+    total_query = select(func.count()).select_from(_TASK).where(*conditions)
+    total = int((await connection.execute(total_query)).scalar_one())
+    rows = await connection.execute(
+        select(_TASK)
         .where(*conditions)
         .order_by(*_order_by(sort))
         .offset(page.offset)
@@ -100,7 +113,7 @@ async def update_if_current(
     task_id: uuid.UUID,
     expected_versions: frozenset[int] | None,
     values: dict[str, Any],
-) -> Task | None:
+) -> TaskRow | None:
     """Apply `values` in one conditional UPDATE, bumping the version.
 
     With `expected_versions`, the row changes only if it still has one of those versions, so of
@@ -108,16 +121,15 @@ async def update_if_current(
     """
     conditions = list(_owned(owner_id, task_id))
     if expected_versions is not None:
-        conditions.append(col(Task.version).in_(expected_versions))
+        conditions.append(_TASK.c.version.in_(expected_versions))
     statement = (
-        update(Task)
+        update(_TASK)
         .where(*conditions)
-        .values(**values, version=col(Task.version) + 1)
-        .returning(Task)
-        .execution_options(synchronize_session=False, populate_existing=True)
+        .values(**values, version=_TASK.c.version + 1)
+        .returning(*_TASK.c)
     )
-    result = await session.exec(statement)
-    return result.scalars().first()
+    connection = await session.connection()
+    return (await connection.execute(statement)).first()
 
 
 async def delete_if_current(
@@ -129,6 +141,7 @@ async def delete_if_current(
 ) -> bool:
     conditions = list(_owned(owner_id, task_id))
     if expected_versions is not None:
-        conditions.append(col(Task.version).in_(expected_versions))
-    result = await session.exec(delete(Task).where(*conditions))
+        conditions.append(_TASK.c.version.in_(expected_versions))
+    connection = await session.connection()
+    result = await connection.execute(delete(_TASK).where(*conditions))
     return bool(result.rowcount)

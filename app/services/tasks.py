@@ -7,12 +7,19 @@ from typing import Any
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.domain.errors import NotFound, PreconditionFailed, UnprocessableContent
-from app.domain.models import Task
+from app.domain.models import task_etag
 from app.domain.types import utcnow
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
-from app.repositories.tasks import TaskFilters
-from generated.models import TaskCreate, TaskPriority, TaskReplace, TaskSort, TaskUpdate
+from app.repositories.tasks import TaskFilters, TaskRow
+from generated.models import (
+    TaskCreate,
+    TaskPriority,
+    TaskReplace,
+    TaskSort,
+    TaskStatus,
+    TaskUpdate,
+)
 
 URGENT_DEADLINE = timedelta(hours=24)
 TASK_NOT_FOUND = "Task not found."
@@ -29,33 +36,38 @@ def as_utc(value: datetime | None, *, field: str) -> datetime | None:
         raise UnprocessableContent(f"{field} is outside the supported range.") from exc
 
 
-async def create_task(session: AsyncSession, owner_id: uuid.UUID, data: TaskCreate) -> Task:
+async def create_task(session: AsyncSession, owner_id: uuid.UUID, data: TaskCreate) -> TaskRow:
     values = data.model_dump()
     now = utcnow()
     due_date = as_utc(values.get("due_date"), field="due_date")
     if due_date is None and data.priority == TaskPriority.urgent:
         due_date = now + URGENT_DEADLINE
-    task = Task(
-        user_id=owner_id,
-        title=data.title,
-        description=values.get("description"),
-        priority=data.priority,
-        due_date=due_date,
-        created_at=now,
-        updated_at=now,
+    return await tasks_repo.add(
+        session,
+        {
+            "id": uuid.uuid4(),
+            "user_id": owner_id,
+            "title": data.title,
+            "description": values.get("description"),
+            "priority": data.priority,
+            "status": TaskStatus.todo,
+            "due_date": due_date,
+            "version": 1,
+            "created_at": now,
+            "updated_at": now,
+        },
     )
-    return await tasks_repo.add(session, task)
 
 
 async def list_tasks(
     session: AsyncSession, owner_id: uuid.UUID, filters: TaskFilters, sort: TaskSort, page: Page
-) -> tuple[list[Task], int]:
+) -> tuple[list[TaskRow], int]:
     return await tasks_repo.list_page(
         session, owner_id=owner_id, filters=filters, sort=sort, page=page
     )
 
 
-async def get_task(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> Task:
+async def get_task(session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow:
     task = await tasks_repo.get(session, owner_id=owner_id, task_id=task_id)
     if task is None:
         raise NotFound(TASK_NOT_FOUND)
@@ -69,7 +81,7 @@ async def replace_task(
     data: TaskReplace,
     *,
     expected_versions: frozenset[int] | None,
-) -> Task:
+) -> TaskRow:
     sent = data.model_dump()
     values = {
         "title": data.title,
@@ -88,7 +100,7 @@ async def update_task(
     data: TaskUpdate,
     *,
     expected_versions: frozenset[int] | None,
-) -> Task:
+) -> TaskRow:
     values = data.model_dump()  # only the fields sent
     if "due_date" in values:
         values["due_date"] = as_utc(values["due_date"], field="due_date")
@@ -115,7 +127,7 @@ async def _update(
     task_id: uuid.UUID,
     values: dict[str, Any],
     expected_versions: frozenset[int] | None,
-) -> Task:
+) -> TaskRow:
     task = await tasks_repo.update_if_current(
         session,
         owner_id=owner_id,
@@ -133,4 +145,4 @@ async def _raise_missing_or_stale(
     session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID
 ) -> None:
     current = await get_task(session, owner_id, task_id)  # NotFound when it is not there at all
-    raise PreconditionFailed(STALE_ETAG, etag=current.etag)
+    raise PreconditionFailed(STALE_ETAG, etag=task_etag(current.version))

@@ -221,7 +221,7 @@ class Bench:
         self.scratch = Path(tempfile.mkdtemp(prefix="taskapi-bench-"))
         cpus = sorted(os.sched_getaffinity(0))
         # auto: pin only where the server and the load generator can each have a CPU and some
-        # are left for the server's threads (aiosqlite, the thread pool) and everything else.
+        # are left for the server's threads (the thread pool) and everything else.
         pin = options.pin == "1" or (options.pin == "auto" and len(cpus) >= 4)
         self.server_cpus = frozenset(cpus[:1]) if pin else None
         self.load_cpus = frozenset(cpus[1:2]) if pin else None
@@ -435,7 +435,7 @@ class Bench:
         o = self.options
         packages = [
             "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic",
-            "sqlalchemy", "aiosqlite", "psycopg", "pyjwt", "argon2-cffi",
+            "sqlalchemy", "psycopg", "pyjwt", "argon2-cffi",
         ]  # fmt: skip
         versions: dict[str, str | None] = {}
         for package in packages:

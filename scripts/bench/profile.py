@@ -36,7 +36,6 @@ from .loadgen import choose
 LAYERS: list[tuple[str, str]] = [
     ("app middleware (app/api/middleware)", "app/api/middleware/"),
     ("app code (routes, deps, services, repositories, problems)", "app/"),
-    ("aiosqlite: handing statements to its thread, running them", "aiosqlite/"),
     ("thread pool hand-off (anyio, starlette.concurrency, queue)", "anyio/"),
     ("thread pool hand-off (anyio, starlette.concurrency, queue)", "starlette/concurrency"),
     ("thread pool hand-off (anyio, starlette.concurrency, queue)", "queue.py"),
@@ -71,7 +70,6 @@ OPERATIONS: list[tuple[str, str]] = [
     ("response building (_task_response / model_response)", "model_response (app/"),
     ("FastAPI solve_dependencies (incl. the dependencies)", "solve_dependencies (fastapi/"),
     ("sync dependencies run in the thread pool (run_in_threadpool)", "run_in_threadpool ("),
-    ("aiosqlite hand-off (Connection._execute)", "Connection._execute (aiosqlite/"),
     ("SQLAlchemy statement compile / cache key", "_generate_cache_key"),
     ("ORM row -> object (loading.instances)", "instances (sqlalchemy/orm/loading.py"),
     ("access log middleware", "AccessLogMiddleware.__call__"),

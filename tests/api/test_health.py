@@ -24,7 +24,7 @@ class TestGetHealth:
         state = app_of(client).state
         working = state.database
         state.database = Database(
-            create_async_engine("sqlite+aiosqlite:////nonexistent-dir/taskapi/db.sqlite")
+            create_async_engine("sqlite+inline:////nonexistent-dir/taskapi/db.sqlite")
         )
         try:
             yield

@@ -16,9 +16,9 @@ from app.api.deps import (
 from app.api.etags import none_match, versions_for_if_match
 from app.api.idempotency import respond_once
 from app.api.responses import API_PREFIX, model_response, no_content
-from app.domain.models import Task
+from app.domain.models import task_etag
 from app.repositories.pagination import Page
-from app.repositories.tasks import TaskFilters
+from app.repositories.tasks import TaskFilters, TaskRow
 from app.services import tasks as tasks_service
 from app.services.tasks import as_utc
 from generated import models as api
@@ -26,12 +26,12 @@ from generated import models as api
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 
 
-def _task(task: Task) -> api.Task:
+def _task(task: TaskRow) -> api.Task:
     return api.Task.model_validate(task, from_attributes=True)
 
 
-def _task_response(task: Task, *, status: int = 200, location: bool = False) -> Response:
-    headers = {"ETag": task.etag}
+def _task_response(task: TaskRow, *, status: int = 200, location: bool = False) -> Response:
+    headers = {"ETag": task_etag(task.version)}
     if location:
         headers["Location"] = f"{API_PREFIX}/tasks/{task.id}"
     return model_response(_task(task), status=status, headers=headers)
@@ -89,7 +89,7 @@ async def get_task(
 ) -> Response:
     task = await tasks_service.get_task(session, caller.id, task_id)
     if none_match(if_none_match, task):
-        return Response(status_code=304, headers={"ETag": task.etag})
+        return Response(status_code=304, headers={"ETag": task_etag(task.version)})
     return _task_response(task)
 
 
