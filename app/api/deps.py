@@ -33,7 +33,7 @@ M = TypeVar("M", bound=BaseModel)
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _database(request: Request) -> Database:
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
 
@@ -45,14 +45,14 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     write = request.method not in SAFE_METHODS
     if write:
         await request.body()
-    async with _database(request).session(write=write) as session:
+    async with (await get_database(request)).session(write=write) as session:
         yield session
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A transaction that does not take SQLite's write lock up front (for login, which spends
     most of its time hashing and rarely writes)."""
-    async with _database(request).session(write=False) as session:
+    async with (await get_database(request)).session(write=False) as session:
         yield session
 
 
@@ -68,6 +68,7 @@ async def get_codec(request: Request) -> TokenCodec:
 
 # scope="function": the transaction ends (commit or rollback) before the response goes out, so a
 # client never sees a success that was not committed.
+DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
@@ -93,9 +94,12 @@ async def access_claims(request: Request) -> TokenClaims:
     return claims
 
 
+AccessClaims = Annotated[TokenClaims, Depends(access_claims)]
+
+
 async def get_caller(
     request: Request,
-    claims: Annotated[TokenClaims, Depends(access_claims)],
+    claims: AccessClaims,
     session: SessionDep,
 ) -> Caller:
     """The caller, if their token is still current and they are active: one indexed lookup on

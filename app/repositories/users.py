@@ -70,12 +70,18 @@ async def _flush_unique_email(session: AsyncSession) -> None:
         raise Conflict(EMAIL_TAKEN) from exc
 
 
-async def bump_token_version(session: AsyncSession, user_id: uuid.UUID) -> None:
-    """Revoke every token issued to the user so far, atomically."""
+async def bump_token_version(
+    session: AsyncSession, user_id: uuid.UUID, *, hashed_password: str | None = None
+) -> None:
+    """Revoke every token issued to the user so far, atomically (with a new password hash, when
+    the password changes)."""
+    values: dict[str, Any] = {"token_version": User.token_version + 1}
+    if hashed_password is not None:
+        values["hashed_password"] = hashed_password
     await session.exec(
         update(User)
         .where(col(User.id) == user_id)
-        .values(token_version=User.token_version + 1)
+        .values(**values)
         .execution_options(synchronize_session="fetch")
     )
 

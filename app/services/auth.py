@@ -34,18 +34,12 @@ def issue_tokens(codec: TokenCodec, user: User) -> Tokens:
 
 
 async def register(
-    session: AsyncSession,
-    hasher: PasswordHasher,
-    *,
-    email: str,
-    password: str,
-    full_name: str | None,
+    session: AsyncSession, *, email: str, hashed_password: str, full_name: str | None
 ) -> User:
     if await users_repo.get_by_email(session, email) is not None:
         raise Conflict(users_repo.EMAIL_TAKEN)
-    hashed = await hasher.hash(password)
     return await users_repo.save(
-        session, User(email=email, full_name=full_name, hashed_password=hashed)
+        session, User(email=email, full_name=full_name, hashed_password=hashed_password)
     )
 
 
@@ -106,17 +100,17 @@ async def logout(session: AsyncSession, caller: Caller) -> None:
     await users_repo.bump_token_version(session, caller.id)
 
 
-async def change_password(
-    session: AsyncSession,
-    hasher: PasswordHasher,
-    user: User,
-    *,
-    current_password: str,
-    new_password: str,
-) -> None:
+async def new_password_hash(
+    hasher: PasswordHasher, user: User, *, current_password: str, new_password: str
+) -> str:
+    """The new password's hash, once the current password is checked. No database work: both
+    hashes take a few hundred milliseconds, which must not be spent inside a write transaction."""
     ok, _ = await hasher.verify(current_password, user.hashed_password)
     if not ok:
         raise BadRequest("The current password is wrong.")
-    user.hashed_password = await hasher.hash(new_password)
-    user.token_version += 1
-    await users_repo.save(session, user)
+    return await hasher.hash(new_password)
+
+
+async def set_password(session: AsyncSession, caller: Caller, hashed_password: str) -> None:
+    """Store the new hash and revoke every token issued so far."""
+    await users_repo.bump_token_version(session, caller.id, hashed_password=hashed_password)

@@ -1,6 +1,7 @@
 """SQLite runs inline on the event loop (app.core.sqlite_inline), so a writer must wait for the
 write lock on the loop, never inside SQLite: other requests go on meanwhile, and a lock held past
-SQLITE_BUSY_TIMEOUT_MS is the documented 503, not a 500."""
+SQLITE_BUSY_TIMEOUT_MS is the documented 503, not a 500. Slow work (password hashing) happens
+before a write transaction opens, so it never holds the lock."""
 
 import sqlite3
 import threading
@@ -11,10 +12,20 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from starlette.concurrency import run_in_threadpool
 
 from app.core.db import Database
+from app.core.security import PasswordHasher
 from app.main import create_app
-from tests.conftest import API, app_of, assert_problem, make_settings, register
+from tests.conftest import (
+    API,
+    PASSWORD,
+    app_of,
+    assert_problem,
+    make_settings,
+    register,
+    unique_email,
+)
 
 
 @contextmanager
@@ -82,3 +93,45 @@ def test_a_waiting_writer_does_not_block_the_event_loop(database_path: Path) -> 
             assert create.result().status_code == 201
         other.close()
         assert client.get(f"{API}/tasks", headers=account.headers).json()["total"] == 1
+
+
+class GatedHasher(PasswordHasher):
+    """Hashes a new password only when the test lets it, and says when one has started."""
+
+    def __init__(self, hasher: PasswordHasher) -> None:
+        self._context = hasher._context
+        self.started = threading.Event()
+        self.go = threading.Event()
+
+    async def hash(self, password: str) -> str:
+        self.started.set()
+        await run_in_threadpool(self.go.wait, 30)
+        return await super().hash(password)
+
+
+@pytest.mark.parametrize("operation", ["register", "change_password"])
+def test_hashing_a_password_does_not_hold_the_write_lock(
+    database_path: Path, operation: str
+) -> None:
+    with sqlite_client(database_path, busy_timeout_ms=60_000) as client:
+        account, other = register(client), register(client)
+        app = app_of(client)
+        database: Database = app.state.database
+        hasher = app.state.hasher = GatedHasher(app.state.hasher)
+        if operation == "register":
+            send = lambda: client.post(  # noqa: E731
+                f"{API}/auth/register", json={"email": unique_email(), "password": PASSWORD}
+            )
+        else:
+            body = {"current_password": PASSWORD, "new_password": "another-long-password"}
+            send = lambda: client.put(  # noqa: E731
+                f"{API}/users/me/password", json=body, headers=account.headers
+            )
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            hashing = pool.submit(send)
+            assert hasher.started.wait(30)
+            assert not database.writing  # no write transaction holds (or waits for) the lock
+            created = client.post(f"{API}/tasks", json={"title": "x"}, headers=other.headers)
+            assert created.status_code == 201, created.text
+            hasher.go.set()
+            assert hashing.result().status_code in (201, 204)

@@ -52,17 +52,25 @@ async def _log_in(
     return _token_response(auth_service.issue_tokens(codec, user))
 
 
+RegisterBody = Annotated[api.UserRegister, Depends(json_body(api.UserRegister))]
+
+
+async def _new_password_hash(data: RegisterBody, hasher: HasherDep) -> str:
+    """Hashed before the write transaction opens: hashing takes a few hundred milliseconds, and
+    on SQLite a write transaction holds the database's one write lock."""
+    return await hasher.hash(data.password)
+
+
 @router.post("/register", dependencies=[LimitByClient])
 async def register(
+    data: RegisterBody,
+    hashed_password: Annotated[str, Depends(_new_password_hash)],
     session: SessionDep,
-    hasher: HasherDep,
-    data: Annotated[api.UserRegister, Depends(json_body(api.UserRegister))],
 ) -> Response:
     user = await auth_service.register(
         session,
-        hasher,
         email=data.email,
-        password=data.password,
+        hashed_password=hashed_password,
         full_name=data.model_dump().get("full_name"),
     )
     return model_response(

@@ -5,7 +5,17 @@ from fastapi import APIRouter, Depends, Request
 from starlette.convertors import StringConvertor, register_url_convertor
 from starlette.responses import Response
 
-from app.api.deps import AdminCaller, CurrentUser, HasherDep, SessionDep, json_body, query_params
+from app.api.deps import (
+    AccessClaims,
+    AdminCaller,
+    CurrentCaller,
+    CurrentUser,
+    DatabaseDep,
+    HasherDep,
+    SessionDep,
+    json_body,
+    query_params,
+)
 from app.api.rate_limit import limit_login_by_email
 from app.api.responses import model_response, no_content
 from app.domain.models import User
@@ -47,23 +57,35 @@ async def update_current_user(
     return model_response(_user(await users_service.update_me(session, user, data)))
 
 
-@router.put("/me/password")
-async def change_password(
+PasswordChangeBody = Annotated[api.PasswordChange, Depends(json_body(api.PasswordChange))]
+
+
+async def _verified_new_password_hash(
     request: Request,
-    user: CurrentUser,
-    session: SessionDep,
+    claims: AccessClaims,
+    data: PasswordChangeBody,
     hasher: HasherDep,
-    data: Annotated[api.PasswordChange, Depends(json_body(api.PasswordChange))],
-) -> Response:
+    database: DatabaseDep,
+) -> str:
+    """Checks the current password and hashes the new one before the write transaction opens
+    (two hashes, hundreds of milliseconds; on SQLite a write transaction holds the one write
+    lock). If the password changes meanwhile, the token is revoked and the write is a 401."""
+    async with database.session(write=False) as session:
+        user = await auth_service.user_for_claims(session, claims)
     # Checking the current password is a login attempt: it spends the login budget.
     await limit_login_by_email(request, user.email)
-    await auth_service.change_password(
-        session,
-        hasher,
-        user,
-        current_password=data.current_password,
-        new_password=data.new_password,
+    return await auth_service.new_password_hash(
+        hasher, user, current_password=data.current_password, new_password=data.new_password
     )
+
+
+@router.put("/me/password")
+async def change_password(
+    hashed_password: Annotated[str, Depends(_verified_new_password_hash)],
+    caller: CurrentCaller,
+    session: SessionDep,
+) -> Response:
+    await auth_service.set_password(session, caller, hashed_password)
     return no_content()
 
 
