@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         try:
             yield
         finally:
+            gc.unfreeze()
             await database.dispose()
 
     info = load_contract()["info"]

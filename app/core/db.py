@@ -9,12 +9,15 @@ the loop and tries again, for up to SQLITE_BUSY_TIMEOUT_MS, and then answers 503
 """
 
 import asyncio
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from functools import partial
 from itertools import chain, repeat
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine.interfaces import AdaptedConnection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,6 +27,8 @@ from app.core.config import Settings
 from app.domain.errors import ServiceUnavailable
 
 WRITE_OPTION = "taskapi_write"
+# Event-loop time by which a write transaction must have SQLite's write lock (see on_begin).
+LOCK_DEADLINE_OPTION = "taskapi_lock_deadline"
 # Waits between attempts at SQLite's write lock: short at first, as transactions are short.
 LOCK_RETRY_DELAYS_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
 
@@ -38,8 +43,11 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        mode = cursor.fetchone()[0]
+        if mode not in ("wal", "memory"):  # readers would wait for writers
+            raise RuntimeError(f"SQLite refused WAL mode (journal_mode={mode})")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -48,9 +56,48 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
-    def on_begin(connection: Any) -> None:
-        write = connection.get_execution_options().get(WRITE_OPTION, False)
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+    def on_begin(connection: Connection) -> None:
+        options = connection.get_execution_options()
+        if not options.get(WRITE_OPTION, False):
+            connection.exec_driver_sql("BEGIN")
+        elif (deadline := options.get(LOCK_DEADLINE_OPTION)) is None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # waits in SQLite (busy_timeout)
+        else:
+            _begin_immediate_by(connection, deadline)
+
+
+def _begin_immediate_by(connection: Connection, deadline: float) -> None:
+    """BEGIN IMMEDIATE on a connection that must not wait inside SQLite (busy_timeout=0): while
+    another process holds the write lock, sleep on the event loop and try again, until
+    `deadline` (event-loop time); then the request is a 503. Runs inside SQLAlchemy's sync code,
+    so the sleep goes through the adapted connection's `run_async`."""
+    adapted = connection.connection.dbapi_connection
+    assert isinstance(adapted, AdaptedConnection)
+    delays = chain(LOCK_RETRY_DELAYS_S, repeat(LOCK_RETRY_DELAYS_S[-1]))
+    while True:
+        try:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        except OperationalError as exc:
+            if not _is_busy(exc):
+                raise
+            delay = next(delays)
+            if asyncio.get_running_loop().time() + delay > deadline:
+                raise _busy() from exc
+        adapted.run_async(partial(_pause, delay))
+
+
+async def _pause(seconds: float, _driver_connection: Any) -> None:
+    await asyncio.sleep(seconds)
+
+
+def _is_busy(error: OperationalError) -> bool:
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+
+
+def _busy() -> ServiceUnavailable:
+    return ServiceUnavailable("The database is busy; try again shortly.", retry_after=1)
 
 
 def _configure_postgresql(engine: Engine, statement_timeout_ms: int) -> None:
@@ -92,27 +139,20 @@ def create_sync_engine(settings: Settings) -> Engine:
     return engine
 
 
-def _is_locked(error: OperationalError) -> bool:
-    return "database is locked" in str(error.orig)
-
-
 class Database:
     """The engine and the two kinds of session a request can open.
 
-    On SQLite, writing transactions of this process also queue on an asyncio lock: SQLite's busy
-    handler retries with growing sleeps, so writers competing for the file lock get served out of
-    order and the slowest wait seconds; the queue serves them in turn. (Other processes still
-    meet at the file lock, with `busy_timeout`.)"""
+    On SQLite, writing transactions of this process also queue on an asyncio lock, first come,
+    first served, so that they meet other processes' writers at the file lock one at a time."""
 
     def __init__(self, engine: AsyncEngine, *, lock_timeout_s: float = 15.0) -> None:
         self.engine = engine
         self._write_queue = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         self._lock_timeout_s = lock_timeout_s
+        self._writer_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._readers = async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
         self._writers = async_sessionmaker(
-            engine.execution_options(**{WRITE_OPTION: True}),
-            class_=AsyncSession,
-            expire_on_commit=False,
+            self._writer_engine, class_=AsyncSession, expire_on_commit=False
         )
 
     @classmethod
@@ -128,11 +168,22 @@ class Database:
 
     @asynccontextmanager
     async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
-        """One transaction: committed when the caller finishes, rolled back if it raises."""
+        """One transaction (or several, for a caller that commits midway): committed when the
+        caller finishes, rolled back if it raises.
+
+        A SQLite writer waits at most SQLITE_BUSY_TIMEOUT_MS in all for the lock, in this
+        process's queue and then for other processes, each time it begins a transaction."""
         async with AsyncExitStack() as stack:
             if write and self._write_queue is not None:
-                await stack.enter_async_context(self._write_queue)
-                session = await stack.enter_async_context(await self._locked_writer())
+                deadline = asyncio.get_running_loop().time() + self._lock_timeout_s
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        await self._write_queue.acquire()
+                except TimeoutError:
+                    raise _busy() from None
+                stack.callback(self._write_queue.release)
+                bind = self._writer_engine.execution_options(**{LOCK_DEADLINE_OPTION: deadline})
+                session = await stack.enter_async_context(self._writers(bind=bind))
             else:
                 factory = self._writers if write else self._readers
                 session = await stack.enter_async_context(factory())
@@ -142,27 +193,6 @@ class Database:
                 await session.rollback()
                 raise
             await session.commit()
-
-    async def _locked_writer(self) -> AsyncSession:
-        """A session whose transaction holds SQLite's write lock, waited for on the event loop."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + self._lock_timeout_s
-        delays = chain(LOCK_RETRY_DELAYS_S, repeat(LOCK_RETRY_DELAYS_S[-1]))
-        while True:
-            session = self._writers()
-            try:
-                await session.connection()  # BEGIN IMMEDIATE
-                return session
-            except OperationalError as exc:
-                await session.close()
-                if not _is_locked(exc):
-                    raise
-                delay = next(delays)
-                if loop.time() + delay > deadline:
-                    raise ServiceUnavailable(
-                        "The database is busy; try again shortly.", retry_after=1
-                    ) from exc
-            await asyncio.sleep(delay)
 
     async def ping(self) -> bool:
         """Whether the database answers a query."""

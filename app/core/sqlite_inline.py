@@ -132,6 +132,7 @@ class AsyncAdapt_inline_dbapi(AsyncAdapt_dbapi_module):
     def connect(self, *args: Any, **kwargs: Any) -> AsyncAdapt_inline_connection:
         # The pool hands a connection to one task at a time; tests may run loops on other threads.
         kwargs["check_same_thread"] = False
+        kwargs["timeout"] = 0  # never wait for a lock inside SQLite (see app.core.db)
         connection: Any = _Connection(sqlite3.connect(*args, **kwargs))  # duck-typed for SQLAlchemy
         return AsyncAdapt_inline_connection(self, connection)
 

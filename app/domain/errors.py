@@ -55,10 +55,9 @@ class UnprocessableContent(DomainError):
 class ServiceUnavailable(DomainError):
     status = HTTPStatus.SERVICE_UNAVAILABLE
 
-    def __init__(self, detail: str, *, retry_after: int | None = None) -> None:
+    def __init__(self, detail: str, *, retry_after: int) -> None:
         super().__init__(detail)
-        if retry_after is not None:
-            self.headers = {"Retry-After": str(retry_after)}
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class PayloadTooLarge(DomainError):

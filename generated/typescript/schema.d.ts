@@ -1007,7 +1007,7 @@ export interface components {
         /**
          * @description The service cannot serve requests now: the database is unreachable, or (SQLite) another
          *     process held the write lock for longer than the server waits for it. A request that got
-         *     this answer changed nothing; retry it after `Retry-After` seconds when that is given.
+         *     this answer changed nothing; retry it after `Retry-After` seconds.
          */
         ServiceUnavailable: {
             headers: {

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from app.core.db import Database
 from app.core.security import PasswordHasher
 from app.main import create_app
+from app.services import idempotency
 from tests.conftest import (
     API,
     PASSWORD,
@@ -135,3 +136,59 @@ def test_hashing_a_password_does_not_hold_the_write_lock(
             assert created.status_code == 201, created.text
             hasher.go.set()
             assert hashing.result().status_code in (201, 204)
+
+
+def test_the_timeout_bounds_the_whole_wait_including_this_process_queue(
+    database_path: Path,
+) -> None:
+    """Writers queued behind each other in this process share the one deadline: 30 of them,
+    with a 0.5 s timeout, are all answered 503 long before the lock is released (at 10 s;
+    were the queue unbounded, the last ones would wait 15 s and get through)."""
+    with sqlite_client(database_path, busy_timeout_ms=500) as client:
+        account = register(client)
+        other = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)
+        other.execute("BEGIN IMMEDIATE")
+        release = threading.Timer(10, other.rollback)
+        release.start()
+
+        def create(i: int) -> int:
+            body = {"title": f"queued {i}"}
+            status: int = client.post(
+                f"{API}/tasks", json=body, headers=account.headers
+            ).status_code
+            return status
+
+        with ThreadPoolExecutor(max_workers=30) as pool:
+            statuses = list(pool.map(create, range(30)))
+        release.cancel()
+        other.rollback()
+        other.close()
+        assert statuses == [503] * 30
+
+
+def test_a_transaction_begun_midway_waits_for_the_lock_too(
+    database_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An idempotent create commits its claim on the key, then begins again: another process
+    taking the lock in between makes the create wait, not fail (and not strand the key)."""
+    other = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)
+    claim = idempotency.claim
+
+    async def claim_then_lose_the_lock(*args: object, **kwargs: object) -> object:
+        claimed = await claim(*args, **kwargs)  # type: ignore[arg-type]
+        other.execute("BEGIN IMMEDIATE")  # another process's write transaction...
+        threading.Timer(0.3, other.rollback).start()  # ...that lasts 0.3 s
+        return claimed
+
+    with sqlite_client(database_path, busy_timeout_ms=15_000) as client:
+        account = register(client)
+        monkeypatch.setattr(idempotency, "claim", claim_then_lose_the_lock)
+        headers = account.headers | {"Idempotency-Key": "midway"}
+        created = client.post(f"{API}/tasks", json={"title": "once"}, headers=headers)
+        monkeypatch.undo()
+        replayed = client.post(f"{API}/tasks", json={"title": "once"}, headers=headers)
+    other.close()
+    assert created.status_code == 201, created.text
+    assert replayed.status_code == 201
+    assert replayed.headers["idempotent-replayed"] == "true"
+    assert replayed.json() == created.json()
