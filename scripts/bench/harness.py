@@ -21,7 +21,7 @@ Options (environment variables, or the flags of `python -m scripts.bench --help`
   BENCH_SCALE_ROUNDS=1  BENCH_TASKS=300  BENCH_ENDPOINTS=get,list,create,patch,login
   BENCH_LOADGEN=auto|wrk|python  BENCH_WRK_THREADS=1  BENCH_PIN=auto|0|1  BENCH_RATE_LIMITS=0|1
   BENCH_OUTPUT=reports/bench.json  BENCH_MAX_SECONDS=1800  DATABASE_URL=postgresql+psycopg://...
-  BENCH_APP=app.main:app (scripts.bench.prototype_app:app: the levers of docs/performance.md)
+  BENCH_APP=app.main:app (any ASGI app path that serves the same API)
 """
 
 import argparse
