@@ -88,7 +88,7 @@ async def access_claims(request: Request) -> TokenClaims:
     Both happen before any transaction opens: a bad token or an exhausted budget is refused
     without touching the database (or queueing for SQLite's write lock). (One dependency rather
     than three: FastAPI's per-dependency cost is a visible part of a cached read.)"""
-    codec: TokenCodec = request.app.state.codec
+    codec = await get_codec(request)
     claims = auth_service.decode_token(codec, _bearer_token(request), expected=TokenType.ACCESS)
     await limit_user(request, str(claims.user_id))
     return claims

@@ -9,7 +9,7 @@ the app and runs the calls in place.
 
 What must never block the loop is waiting for a lock, so connections use `busy_timeout=0`: in WAL
 mode readers do not wait for writers, and a writer that finds the write lock taken is retried
-with `asyncio.sleep` by `app.core.db` (see `Database.session`). Registered as `sqlite+inline`.
+with `asyncio.sleep` by `app.core.db` (its `begin` listener). Registered as `sqlite+inline`.
 """
 
 import sqlite3

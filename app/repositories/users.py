@@ -30,17 +30,25 @@ def contains_text(column: Any, text: str) -> Any:
     return func.lower(column).like(f"%{escaped}%", escape="\\")
 
 
+def _is_current(user_id: Any, version: Any) -> tuple[Any, ...]:
+    """The user is active and `version` is their token version (no token was revoked since)."""
+    return (col(User.id) == user_id, col(User.token_version) == version, col(User.is_active))
+
+
 # Built once: SQLAlchemy then reuses its compiled form. A Core statement on the session's
 # connection skips the ORM's identity map and object loading, most of a lookup's cost.
 _CURRENT_ROLE = core_select(col(User.role)).where(
-    col(User.id) == bindparam("user_id"),
-    col(User.token_version) == bindparam("version"),
-    col(User.is_active),
+    *_is_current(bindparam("user_id"), bindparam("version"))
 )
 
 
 async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
     return await session.get(User, user_id)
+
+
+async def get_current(session: AsyncSession, user_id: uuid.UUID, version: int) -> User | None:
+    """The user, if active and `version` is still their token version."""
+    return (await session.exec(select(User).where(*_is_current(user_id, version)))).first()
 
 
 async def current_role(session: AsyncSession, user_id: uuid.UUID, version: int) -> UserRole | None:

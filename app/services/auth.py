@@ -85,8 +85,8 @@ async def caller_for_claims(session: AsyncSession, claims: TokenClaims) -> Calle
 
 async def user_for_claims(session: AsyncSession, claims: TokenClaims) -> User:
     """The user of valid claims, if the token is still current and the user active."""
-    user = await users_repo.get(session, claims.user_id)
-    if user is None or not user.is_active or user.token_version != claims.version:
+    user = await users_repo.get_current(session, claims.user_id, claims.version)
+    if user is None:
         raise Unauthorized()
     return user
 

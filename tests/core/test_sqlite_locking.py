@@ -14,6 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from starlette.concurrency import run_in_threadpool
 
+from app.core.config import Settings
 from app.core.db import Database
 from app.core.security import PasswordHasher
 from app.main import create_app
@@ -36,29 +37,30 @@ def sqlite_client(path: Path, busy_timeout_ms: int) -> Iterator[TestClient]:
         yield client
 
 
-@contextmanager
-def write_lock_held_elsewhere(path: Path) -> Iterator[None]:
-    """Another process's writer, as SQLite sees it: a connection inside BEGIN IMMEDIATE."""
-    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    try:
-        other.execute("BEGIN IMMEDIATE")
-        yield
-    finally:
-        other.rollback()
-        other.close()
-
-
 @pytest.fixture
 def database_path(tmp_path: Path) -> Path:
     return tmp_path / "locking.db"
 
 
-def test_a_lock_held_past_the_timeout_is_a_503_with_retry_after(database_path: Path) -> None:
+@pytest.fixture
+def other(database_path: Path) -> Iterator[sqlite3.Connection]:
+    """Another process's connection, as SQLite sees it: `BEGIN IMMEDIATE` on it takes the write
+    lock from the server. Rolled back and closed at the end of the test."""
+    connection = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)
+    yield connection
+    connection.rollback()
+    connection.close()
+
+
+def test_a_lock_held_past_the_timeout_is_a_503_with_retry_after(
+    database_path: Path, other: sqlite3.Connection
+) -> None:
     with sqlite_client(database_path, busy_timeout_ms=200) as client:
         account = register(client)
-        with write_lock_held_elsewhere(database_path):
-            busy = client.post(f"{API}/tasks", json={"title": "blocked"}, headers=account.headers)
-            listed = client.get(f"{API}/tasks", headers=account.headers)
+        other.execute("BEGIN IMMEDIATE")
+        busy = client.post(f"{API}/tasks", json={"title": "blocked"}, headers=account.headers)
+        listed = client.get(f"{API}/tasks", headers=account.headers)
+        other.rollback()
         body = assert_problem(busy, 503)
         assert busy.headers["retry-after"] == "1"
         assert "busy" in body["detail"]
@@ -71,11 +73,12 @@ def test_a_lock_held_past_the_timeout_is_a_503_with_retry_after(database_path: P
         assert titles == ["after"]
 
 
-def test_a_waiting_writer_does_not_block_the_event_loop(database_path: Path) -> None:
+def test_a_waiting_writer_does_not_block_the_event_loop(
+    database_path: Path, other: sqlite3.Connection
+) -> None:
     with sqlite_client(database_path, busy_timeout_ms=60_000) as client:
         account = register(client)
         database: Database = app_of(client).state.database
-        other = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")
         # A safety net: were the loop blocked, the read below would hang until this fires.
         safety_net = threading.Timer(30, other.rollback)
@@ -92,15 +95,14 @@ def test_a_waiting_writer_does_not_block_the_event_loop(database_path: Path) -> 
             safety_net.cancel()
             other.rollback()
             assert create.result().status_code == 201
-        other.close()
         assert client.get(f"{API}/tasks", headers=account.headers).json()["total"] == 1
 
 
 class GatedHasher(PasswordHasher):
     """Hashes a new password only when the test lets it, and says when one has started."""
 
-    def __init__(self, hasher: PasswordHasher) -> None:
-        self._context = hasher._context
+    def __init__(self, settings: Settings) -> None:
+        super().__init__(settings)
         self.started = threading.Event()
         self.go = threading.Event()
 
@@ -118,7 +120,7 @@ def test_hashing_a_password_does_not_hold_the_write_lock(
         account, other = register(client), register(client)
         app = app_of(client)
         database: Database = app.state.database
-        hasher = app.state.hasher = GatedHasher(app.state.hasher)
+        hasher = app.state.hasher = GatedHasher(app.state.settings)
         if operation == "register":
             send = lambda: client.post(  # noqa: E731
                 f"{API}/auth/register", json={"email": unique_email(), "password": PASSWORD}
@@ -139,14 +141,13 @@ def test_hashing_a_password_does_not_hold_the_write_lock(
 
 
 def test_the_timeout_bounds_the_whole_wait_including_this_process_queue(
-    database_path: Path,
+    database_path: Path, other: sqlite3.Connection
 ) -> None:
     """Writers queued behind each other in this process share the one deadline: 30 of them,
     with a 0.5 s timeout, are all answered 503 long before the lock is released (at 10 s;
     were the queue unbounded, the last ones would wait 15 s and get through)."""
     with sqlite_client(database_path, busy_timeout_ms=500) as client:
         account = register(client)
-        other = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)
         other.execute("BEGIN IMMEDIATE")
         release = threading.Timer(10, other.rollback)
         release.start()
@@ -161,17 +162,14 @@ def test_the_timeout_bounds_the_whole_wait_including_this_process_queue(
         with ThreadPoolExecutor(max_workers=30) as pool:
             statuses = list(pool.map(create, range(30)))
         release.cancel()
-        other.rollback()
-        other.close()
         assert statuses == [503] * 30
 
 
 def test_a_transaction_begun_midway_waits_for_the_lock_too(
-    database_path: Path, monkeypatch: pytest.MonkeyPatch
+    database_path: Path, other: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """An idempotent create commits its claim on the key, then begins again: another process
     taking the lock in between makes the create wait, not fail (and not strand the key)."""
-    other = sqlite3.connect(database_path, isolation_level=None, check_same_thread=False)
     claim = idempotency.claim
 
     async def claim_then_lose_the_lock(*args: object, **kwargs: object) -> object:
@@ -187,7 +185,6 @@ def test_a_transaction_begun_midway_waits_for_the_lock_too(
         created = client.post(f"{API}/tasks", json={"title": "once"}, headers=headers)
         monkeypatch.undo()
         replayed = client.post(f"{API}/tasks", json={"title": "once"}, headers=headers)
-    other.close()
     assert created.status_code == 201, created.text
     assert replayed.status_code == 201
     assert replayed.headers["idempotent-replayed"] == "true"
