@@ -18,7 +18,6 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import AdaptedConnection
-from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -57,16 +56,21 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
+        # On the driver's connection: a BEGIN through SQLAlchemy costs as much as a query.
+        driver = connection.connection.driver_connection
+        assert isinstance(driver, sqlite3.Connection)
         options = connection.get_execution_options()
         if not options.get(WRITE_OPTION, False):
-            connection.exec_driver_sql("BEGIN")
+            driver.execute("BEGIN")
         elif (deadline := options.get(LOCK_DEADLINE_OPTION)) is None:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")  # waits in SQLite (busy_timeout)
+            driver.execute("BEGIN IMMEDIATE")  # waits in SQLite (busy_timeout)
         else:
-            _begin_immediate_by(connection, deadline)
+            _begin_immediate_by(connection, driver, deadline)
 
 
-def _begin_immediate_by(connection: Connection, deadline: float) -> None:
+def _begin_immediate_by(
+    connection: Connection, driver: sqlite3.Connection, deadline: float
+) -> None:
     """BEGIN IMMEDIATE on a connection that must not wait inside SQLite (busy_timeout=0): while
     another process holds the write lock, sleep on the event loop and try again, until
     `deadline` (event-loop time); then the request is a 503. Runs inside SQLAlchemy's sync code,
@@ -76,9 +80,9 @@ def _begin_immediate_by(connection: Connection, deadline: float) -> None:
     delays = chain(LOCK_RETRY_DELAYS_S, repeat(LOCK_RETRY_DELAYS_S[-1]))
     while True:
         try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            driver.execute("BEGIN IMMEDIATE")
             return
-        except OperationalError as exc:
+        except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
             delay = next(delays)
@@ -91,9 +95,8 @@ async def _pause(seconds: float, _driver_connection: Any) -> None:
     await asyncio.sleep(seconds)
 
 
-def _is_busy(error: OperationalError) -> bool:
-    code = getattr(error.orig, "sqlite_errorcode", None)
-    return code is not None and code & 0xFF == sqlite3.SQLITE_BUSY
+def _is_busy(error: sqlite3.OperationalError) -> bool:
+    return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
 
 
 def _busy() -> ServiceUnavailable:

@@ -13,7 +13,8 @@ with `asyncio.sleep` by `app.core.db` (its `begin` listener). Registered as `sql
 """
 
 import sqlite3
-from collections.abc import Iterable
+from collections import deque
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy import pool
@@ -24,18 +25,22 @@ from sqlalchemy.connectors.asyncio import (
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine.url import URL
+from sqlalchemy.util.concurrency import await_
 
 
-class _Cursor:
-    """The awaitable cursor interface SQLAlchemy's adapter expects, over a `sqlite3.Cursor`."""
+class AsyncAdapt_inline_cursor:
+    """A `sqlite3.Cursor` as SQLAlchemy's asyncio layer expects a cursor: its rows are fetched as
+    the statement runs (results are read after the call returns).
 
-    __slots__ = ("_cursor",)
+    Executing passes through `await_` once, as SQLAlchemy's `AsyncConnection.execute` insists;
+    fetching, closing, committing and rolling back are plain calls."""
 
-    def __init__(self, cursor: sqlite3.Cursor) -> None:
-        self._cursor = cursor
+    __slots__ = ("_cursor", "_rows")
+    server_side = False
 
-    async def __aenter__(self) -> "_Cursor":
-        return self
+    def __init__(self, adapt_connection: "AsyncAdapt_inline_connection") -> None:
+        self._cursor: sqlite3.Cursor = adapt_connection._connection.cursor()
+        self._rows: deque[Any] = deque()
 
     @property
     def description(self) -> Any:
@@ -57,54 +62,75 @@ class _Cursor:
     def arraysize(self, value: int) -> None:
         self._cursor.arraysize = value
 
-    async def execute(self, operation: str, parameters: Any = ()) -> None:
-        self._cursor.execute(operation, parameters)
+    def execute(self, operation: str, parameters: Any = ()) -> None:
+        await_(self._execute(operation, parameters))
 
-    async def executemany(self, operation: str, seq_of_parameters: Iterable[Any]) -> None:
+    def executemany(self, operation: str, seq_of_parameters: Iterable[Any]) -> None:
+        await_(self._executemany(operation, seq_of_parameters))
+
+    async def _execute(self, operation: str, parameters: Any) -> None:
+        self._cursor.execute(operation, parameters)
+        if self._cursor.description:
+            self._rows = deque(self._cursor.fetchall())
+
+    async def _executemany(self, operation: str, seq_of_parameters: Iterable[Any]) -> None:
         self._cursor.executemany(operation, seq_of_parameters)
 
-    async def fetchall(self) -> list[Any]:
-        return self._cursor.fetchall()
+    async def _async_soft_close(self) -> None:
+        """Called by SQLAlchemy's asyncio results; the rows are already fetched."""
 
-    async def close(self) -> None:
+    def close(self) -> None:
+        self._rows.clear()
         self._cursor.close()
 
+    def __iter__(self) -> Iterator[Any]:
+        while self._rows:
+            yield self._rows.popleft()
 
-class _Connection:
-    """The awaitable connection interface SQLAlchemy's adapter expects, over `sqlite3`."""
+    def fetchone(self) -> Any:
+        return self._rows.popleft() if self._rows else None
 
-    __slots__ = ("_connection",)
+    def fetchmany(self, size: int | None = None) -> list[Any]:
+        count = min(self.arraysize if size is None else size, len(self._rows))
+        return [self._rows.popleft() for _ in range(count)]
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
-        self._connection = connection
-
-    def cursor(self) -> _Cursor:
-        return _Cursor(self._connection.cursor())
-
-    async def commit(self) -> None:
-        self._connection.commit()
-
-    async def rollback(self) -> None:
-        self._connection.rollback()
-
-    async def close(self) -> None:
-        self._connection.close()
+    def fetchall(self) -> list[Any]:
+        rows = list(self._rows)
+        self._rows.clear()
+        return rows
 
 
 class AsyncAdapt_inline_connection(AsyncAdapt_dbapi_connection):
+    """A `sqlite3.Connection` behind SQLAlchemy's asyncio connection interface, called inline.
+
+    Only `run_async` (used to sleep while waiting for the write lock, see app.core.db) goes
+    through the event loop."""
+
     __slots__ = ()
-    _connection: Any  # a _Connection
+    _connection: Any  # a sqlite3.Connection, where the base class expects an awaitable one
+
+    def cursor(self, server_side: bool = False) -> Any:
+        return AsyncAdapt_inline_cursor(self)
 
     @property
-    def isolation_level(self) -> str | None:
-        return self._connection._connection.isolation_level  # type: ignore[no-any-return]
+    def isolation_level(self) -> Any:
+        return self._connection.isolation_level
 
     @isolation_level.setter
-    def isolation_level(self, value: str | None) -> None:
-        self._connection._connection.isolation_level = value
+    def isolation_level(self, value: Any) -> None:
+        self._connection.isolation_level = value
 
     def create_function(self, *args: Any, **kwargs: Any) -> None:
-        self._connection._connection.create_function(*args, **kwargs)
+        self._connection.create_function(*args, **kwargs)
+
+    def commit(self) -> None:
+        self._connection.commit()
+
+    def rollback(self) -> None:
+        self._connection.rollback()
+
+    def close(self) -> None:
+        self._connection.close()
 
 
 class AsyncAdapt_inline_dbapi(AsyncAdapt_dbapi_module):
@@ -133,8 +159,7 @@ class AsyncAdapt_inline_dbapi(AsyncAdapt_dbapi_module):
         # The pool hands a connection to one task at a time; tests may run loops on other threads.
         kwargs["check_same_thread"] = False
         kwargs["timeout"] = 0  # never wait for a lock inside SQLite (see app.core.db)
-        connection: Any = _Connection(sqlite3.connect(*args, **kwargs))  # duck-typed for SQLAlchemy
-        return AsyncAdapt_inline_connection(self, connection)
+        return AsyncAdapt_inline_connection(self, sqlite3.connect(*args, **kwargs))
 
 
 class SQLiteDialect_inline(SQLiteDialect_pysqlite):
@@ -153,7 +178,7 @@ class SQLiteDialect_inline(SQLiteDialect_pysqlite):
         return pool.StaticPool
 
     def get_driver_connection(self, connection: Any) -> Any:
-        return connection._connection._connection
+        return connection.driver_connection
 
 
 registry.register("sqlite.inline", __name__, "SQLiteDialect_inline")
