@@ -87,9 +87,13 @@ async def access_claims(request: Request) -> TokenClaims:
 
     Both happen before any transaction opens: a bad token or an exhausted budget is refused
     without touching the database (or queueing for SQLite's write lock). (One dependency rather
-    than three: FastAPI's per-dependency cost is a visible part of a cached read.)"""
+    than three: FastAPI's per-dependency cost is a visible part of a cached read.)
+
+    Whether the token is still current is not checked here: an endpoint takes `CurrentCaller`,
+    or, for the hottest reads, checks it in its own first statement (GET /tasks, /tasks/{id})."""
     codec = await get_codec(request)
     claims = auth_service.decode_token(codec, _bearer_token(request), expected=TokenType.ACCESS)
+    setattr(request.state, USER_ID_KEY, str(claims.user_id))  # for the access log
     await limit_user(request, str(claims.user_id))
     return claims
 
@@ -97,17 +101,11 @@ async def access_claims(request: Request) -> TokenClaims:
 AccessClaims = Annotated[TokenClaims, Depends(access_claims)]
 
 
-async def get_caller(
-    request: Request,
-    claims: AccessClaims,
-    session: SessionDep,
-) -> Caller:
+async def get_caller(claims: AccessClaims, session: SessionDep) -> Caller:
     """The caller, if their token is still current and they are active: one indexed lookup on
     every request, so a revoked token or a deactivated user is refused at once. Endpoints declare
     it before their session, so that it runs first."""
-    caller = await auth_service.caller_for_claims(session, claims)
-    setattr(request.state, USER_ID_KEY, str(caller.id))  # for the access log
-    return caller
+    return await auth_service.caller_for_claims(session, claims)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

@@ -11,18 +11,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.domain.models import Task
+from app.domain.models import Task, User
 from app.repositories.pagination import Page
-from app.repositories.users import contains_text
+from app.repositories.users import contains_text, is_current
 from generated.models import TaskPriority, TaskSort, TaskStatus
 
 # A task as stored: attribute access by column name (`row.title`, `row.version`).
 TaskRow = Row[Any]
 
 _TASK = Task.metadata.tables["task"]
+_USER = User.metadata.tables["user"]
 _PRIORITY_RANK = case(
     {p.value: rank for rank, p in enumerate(TaskPriority)}, value=_TASK.c.priority
 )
@@ -58,16 +59,37 @@ def _order_by(sort: TaskSort) -> list[Any]:
     return keys
 
 
-# Built once (the hottest statement): SQLAlchemy then reuses its compiled form.
 _OWNED_TASK = select(_TASK).where(
     _TASK.c.id == bindparam("task_id"), _TASK.c.user_id == bindparam("owner_id")
 )
+# The hottest statement: GET /tasks/{id} checks the caller's token and reads the task at once.
+_CALLERS_TASK = (
+    select(_TASK)
+    .select_from(
+        _USER.outerjoin(
+            _TASK, and_(_TASK.c.id == bindparam("task_id"), _TASK.c.user_id == _USER.c.id)
+        )
+    )
+    .where(*is_current(bindparam("owner_id"), bindparam("version")))
+)
+# (Both built once: SQLAlchemy then reuses their compiled form.)
 
 
 async def get(session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
     connection = await session.connection()
     result = await connection.execute(_OWNED_TASK, {"task_id": task_id, "owner_id": owner_id})
     return result.first()
+
+
+async def get_if_token_current(
+    session: AsyncSession, *, owner_id: uuid.UUID, version: int, task_id: uuid.UUID
+) -> TaskRow | None:
+    """`get` and the caller check in one statement: None when `version` is no longer the owner's
+    token version (or they were deactivated); a row of NULLs (`id` None) when they have no such
+    task."""
+    connection = await session.connection()
+    params = {"task_id": task_id, "owner_id": owner_id, "version": version}
+    return (await connection.execute(_CALLERS_TASK, params)).first()
 
 
 _INSERT = insert(_TASK).returning(*_TASK.c)
@@ -79,9 +101,17 @@ async def add(session: AsyncSession, values: dict[str, Any]) -> TaskRow:
     return (await connection.execute(_INSERT, values)).one()
 
 
-async def list_page(
-    session: AsyncSession, *, owner_id: uuid.UUID, filters: TaskFilters, sort: TaskSort, page: Page
-) -> tuple[list[TaskRow], int]:
+async def list_page_if_token_current(
+    session: AsyncSession,
+    *,
+    owner_id: uuid.UUID,
+    version: int,
+    filters: TaskFilters,
+    sort: TaskSort,
+    page: Page,
+) -> tuple[list[TaskRow], int] | None:
+    """A page of the owner's tasks and how many match in all; the first statement checks their
+    token too, so None means `version` is no longer current (or they were deactivated)."""
     conditions: list[Any] = [_TASK.c.user_id == owner_id]
     if filters.status is not None:
         conditions.append(_TASK.c.status == filters.status)
@@ -94,8 +124,12 @@ async def list_page(
     if filters.search:
         conditions.append(contains_text(_TASK.c.title, filters.search))
     connection = await session.connection()
-    total_query = select(func.count()).select_from(_TASK).where(*conditions)
-    total = int((await connection.execute(total_query)).scalar_one())
+    count = select(func.count()).select_from(_TASK).where(*conditions).scalar_subquery()
+    total = (
+        await connection.execute(select(count).where(*is_current(owner_id, version)))
+    ).scalar_one_or_none()
+    if total is None:
+        return None
     rows = await connection.execute(
         select(_TASK)
         .where(*conditions)
@@ -103,7 +137,7 @@ async def list_page(
         .offset(page.offset)
         .limit(page.size)
     )
-    return list(rows.all()), total
+    return list(rows.all()), int(total)
 
 
 async def update_if_current(

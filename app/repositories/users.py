@@ -30,7 +30,7 @@ def contains_text(column: Any, text: str) -> Any:
     return func.lower(column).like(f"%{escaped}%", escape="\\")
 
 
-def _is_current(user_id: Any, version: Any) -> tuple[Any, ...]:
+def is_current(user_id: Any, version: Any) -> tuple[Any, ...]:
     """The user is active and `version` is their token version (no token was revoked since)."""
     return (col(User.id) == user_id, col(User.token_version) == version, col(User.is_active))
 
@@ -38,7 +38,7 @@ def _is_current(user_id: Any, version: Any) -> tuple[Any, ...]:
 # Built once: SQLAlchemy then reuses its compiled form. A Core statement on the session's
 # connection skips the ORM's identity map and object loading, most of a lookup's cost.
 _CURRENT_ROLE = core_select(col(User.role)).where(
-    *_is_current(bindparam("user_id"), bindparam("version"))
+    *is_current(bindparam("user_id"), bindparam("version"))
 )
 
 
@@ -48,7 +48,7 @@ async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
 
 async def get_current(session: AsyncSession, user_id: uuid.UUID, version: int) -> User | None:
     """The user, if active and `version` is still their token version."""
-    return (await session.exec(select(User).where(*_is_current(user_id, version)))).first()
+    return (await session.exec(select(User).where(*is_current(user_id, version)))).first()
 
 
 async def current_role(session: AsyncSession, user_id: uuid.UUID, version: int) -> UserRole | None:

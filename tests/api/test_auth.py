@@ -415,6 +415,50 @@ class TestRevocation:
         assert_problem(response, 401)
 
 
+class TestRevocationOnTaskReads:
+    """GET /tasks and /tasks/{id} check the token in the statement that reads the tasks, not in a
+    separate caller check: they must refuse exactly the same tokens, and reveal nothing."""
+
+    @staticmethod
+    def revoke(how: str, client: TestClient, user: Account, admin: Account) -> None:
+        if how == "logout":
+            response = client.post(f"{API}/auth/logout", headers=user.headers)
+        elif how == "deactivation":
+            response = client.patch(
+                f"{API}/users/{user.id}", json={"is_active": False}, headers=admin.headers
+            )
+        else:
+            response = client.delete(f"{API}/users/{user.id}", headers=admin.headers)
+        assert response.status_code in (200, 204), response.text
+
+    @pytest.mark.parametrize("how", ["logout", "deactivation", "deletion"])
+    def test_a_revoked_token_reads_no_task(
+        self, client: TestClient, user: Account, admin: Account, how: str
+    ) -> None:
+        created = client.post(f"{API}/tasks", json={"title": "secret"}, headers=user.headers)
+        assert created.status_code == 201, created.text
+        paths = [
+            f"{API}/tasks",
+            f"{API}/tasks/{created.json()['id']}",
+            f"{API}/tasks/{uuid.uuid4()}",
+        ]
+        for path in paths:
+            assert client.get(path, headers=user.headers).status_code in (200, 404)
+        self.revoke(how, client, user, admin)
+        for path in paths:
+            body = assert_problem(client.get(path, headers=user.headers), 401)
+            assert "secret" not in str(body)
+
+    def test_a_token_of_another_version_reads_no_task(
+        self, client: TestClient, user: Account
+    ) -> None:
+        created = client.post(f"{API}/tasks", json={"title": "t"}, headers=user.headers)
+        assert created.status_code == 201, created.text
+        stale = forge(claims(user.id, ver=1))  # signed by us, but not the user's token version
+        for path in (f"{API}/tasks", f"{API}/tasks/{created.json()['id']}"):
+            assert_problem(client.get(path, headers=bearer(stale)), 401)
+
+
 class TestHashUpgrade:
     def test_bcrypt_hash_is_rehashed_with_argon2id_on_login(
         self, client: TestClient, user: Account

@@ -5,6 +5,7 @@ from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
 from app.api.deps import (
+    AccessClaims,
     CurrentCaller,
     IdempotencyKey,
     IfMatch,
@@ -39,7 +40,7 @@ def _task_response(task: TaskRow, *, status: int = 200, location: bool = False) 
 
 @router.get("")
 async def list_tasks(
-    caller: CurrentCaller,
+    claims: AccessClaims,
     session: SessionDep,
     params: Annotated[
         api.ListTasksParametersQuery, Depends(query_params(api.ListTasksParametersQuery))
@@ -55,7 +56,7 @@ async def list_tasks(
     )
     sort = api.TaskSort(params.sort or api.TaskSort.created_at_desc)
     page = Page(params.page, params.per_page)
-    tasks, total = await tasks_service.list_tasks(session, caller.id, filters, sort, page)
+    tasks, total = await tasks_service.list_tasks(session, claims, filters, sort, page)
     return model_response(
         api.TaskList(
             tasks=[_task(t) for t in tasks], total=total, page=page.number, per_page=page.size
@@ -85,9 +86,9 @@ async def create_task(
 
 @router.get("/{task_id}")
 async def get_task(
-    caller: CurrentCaller, session: SessionDep, task_id: uuid.UUID, if_none_match: IfNoneMatch
+    claims: AccessClaims, session: SessionDep, task_id: uuid.UUID, if_none_match: IfNoneMatch
 ) -> Response:
-    task = await tasks_service.get_task(session, caller.id, task_id)
+    task = await tasks_service.get_task(session, claims, task_id)
     if none_match(if_none_match, task):
         return Response(status_code=304, headers={"ETag": task_etag(task.version)})
     return _task_response(task)
