@@ -89,8 +89,11 @@ async def access_claims(request: Request) -> TokenClaims:
     without touching the database (or queueing for SQLite's write lock). (One dependency rather
     than three: FastAPI's per-dependency cost is a visible part of a cached read.)
 
-    Whether the token is still current is not checked here: an endpoint takes `CurrentCaller`,
-    or, for the hottest reads, checks it in its own first statement (GET /tasks, /tasks/{id})."""
+    Whether the token is still current is not checked here. An endpoint either takes
+    `CurrentCaller` (one statement before its work), or checks it in the statement that does
+    its work: every /tasks operation does, as the statement that reads or writes the caller's
+    tasks joins their user row. (So on /tasks a revoked token with a malformed body is told
+    about the body first, 422 before 401; the body's rules are the public contract's.)"""
     codec = await get_codec(request)
     claims = auth_service.decode_token(codec, _bearer_token(request), expected=TokenType.ACCESS)
     setattr(request.state, USER_ID_KEY, str(claims.user_id))  # for the access log

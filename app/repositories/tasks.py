@@ -9,14 +9,15 @@ loading and unit of work would cost more than the statements (a list of 20 pays 
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, delete, func, insert, select, update
+from sqlalchemy import Row, and_, bindparam, case, delete, exists, func, insert, select, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.domain.models import Task, User
 from app.repositories.pagination import Page
-from app.repositories.users import contains_text, is_current
+from app.repositories.users import contains_pattern, is_current, lower_like
 from generated.models import TaskPriority, TaskSort, TaskStatus
 
 # A task as stored: attribute access by column name (`row.title`, `row.version`).
@@ -44,8 +45,16 @@ class TaskFilters:
     search: str | None = None
 
 
-def _owned(owner_id: uuid.UUID, task_id: uuid.UUID) -> tuple[Any, ...]:
-    return (_TASK.c.id == task_id, _TASK.c.user_id == owner_id)
+def _owned_by_current_token(
+    owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID
+) -> tuple[Any, ...]:
+    """The task is the owner's, and `token_version` is still their token version (and they are
+    active): a write checks the caller's token in its own statement."""
+    return (
+        _TASK.c.id == task_id,
+        _TASK.c.user_id == owner_id,
+        exists().where(*is_current(owner_id, token_version)),
+    )
 
 
 def _order_by(sort: TaskSort) -> list[Any]:
@@ -92,13 +101,54 @@ async def get_if_token_current(
     return (await connection.execute(_CALLERS_TASK, params)).first()
 
 
-_INSERT = insert(_TASK).returning(*_TASK.c)
+# INSERT ... SELECT from the owner's user row: nothing is inserted unless their token is current.
+_INSERT_IF_TOKEN_CURRENT = (
+    insert(_TASK)
+    .from_select(
+        [column.name for column in _TASK.c],
+        select(*(bindparam(column.name, type_=column.type) for column in _TASK.c)).where(
+            *is_current(bindparam("user_id"), bindparam("token_version"))
+        ),
+    )
+    .returning(*_TASK.c)
+)
 
 
-async def add(session: AsyncSession, values: dict[str, Any]) -> TaskRow:
-    """Insert a task given every column's value."""
+async def add_if_token_current(
+    session: AsyncSession, values: dict[str, Any], *, token_version: int
+) -> TaskRow | None:
+    """Insert a task given every column's value, if `token_version` is still the token version
+    of its owner (`values["user_id"]`) and they are active; None otherwise."""
     connection = await session.connection()
-    return (await connection.execute(_INSERT, values)).one()
+    params = {**values, "token_version": token_version}
+    return (await connection.execute(_INSERT_IF_TOKEN_CURRENT, params)).first()
+
+
+# Each filter, as a condition on a bind parameter of its name.
+_FILTERS: dict[str, Any] = {
+    "status": _TASK.c.status == bindparam("status"),
+    "priority": _TASK.c.priority == bindparam("priority"),
+    "due_before": _TASK.c.due_date < bindparam("due_before"),
+    "due_after": _TASK.c.due_date >= bindparam("due_after"),
+    "search": lower_like(_TASK.c.title, bindparam("search")),
+}
+
+
+@cache  # at most 2**5 filter sets x 8 sorts; SQLAlchemy then reuses their compiled forms
+def _list_statements(filters: frozenset[str], sort: TaskSort) -> tuple[Any, Any]:
+    """The statements of a list: the total, counted through the caller's user row so that it
+    checks their token too, and the page."""
+    conditions = [_TASK.c.user_id == bindparam("owner_id"), *(_FILTERS[f] for f in sorted(filters))]
+    count = select(func.count()).select_from(_TASK).where(*conditions).scalar_subquery()
+    total = select(count).where(*is_current(bindparam("owner_id"), bindparam("version")))
+    page = (
+        select(_TASK)
+        .where(*conditions)
+        .order_by(*_order_by(sort))
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
+    )
+    return total, page
 
 
 async def list_page_if_token_current(
@@ -112,31 +162,22 @@ async def list_page_if_token_current(
 ) -> tuple[list[TaskRow], int] | None:
     """A page of the owner's tasks and how many match in all; the first statement checks their
     token too, so None means `version` is no longer current (or they were deactivated)."""
-    conditions: list[Any] = [_TASK.c.user_id == owner_id]
-    if filters.status is not None:
-        conditions.append(_TASK.c.status == filters.status)
-    if filters.priority is not None:
-        conditions.append(_TASK.c.priority == filters.priority)
-    if filters.due_before is not None:
-        conditions.append(_TASK.c.due_date < filters.due_before)
-    if filters.due_after is not None:
-        conditions.append(_TASK.c.due_date >= filters.due_after)
-    if filters.search:
-        conditions.append(contains_text(_TASK.c.title, filters.search))
+    values = {
+        "status": filters.status,
+        "priority": filters.priority,
+        "due_before": filters.due_before,
+        "due_after": filters.due_after,
+        "search": contains_pattern(filters.search) if filters.search else None,
+    }
+    given = {name: value for name, value in values.items() if value is not None}
+    total_statement, page_statement = _list_statements(frozenset(given), sort)
+    params = {**given, "owner_id": owner_id, "version": version}
     connection = await session.connection()
-    count = select(func.count()).select_from(_TASK).where(*conditions).scalar_subquery()
-    total = (
-        await connection.execute(select(count).where(*is_current(owner_id, version)))
-    ).scalar_one_or_none()
+    total = (await connection.execute(total_statement, params)).scalar_one_or_none()
     if total is None:
         return None
-    rows = await connection.execute(
-        select(_TASK)
-        .where(*conditions)
-        .order_by(*_order_by(sort))
-        .offset(page.offset)
-        .limit(page.size)
-    )
+    params |= {"offset": page.offset, "limit": page.size}
+    rows = await connection.execute(page_statement, params)
     return list(rows.all()), int(total)
 
 
@@ -144,6 +185,7 @@ async def update_if_current(
     session: AsyncSession,
     *,
     owner_id: uuid.UUID,
+    token_version: int,
     task_id: uuid.UUID,
     expected_versions: frozenset[int] | None,
     values: dict[str, Any],
@@ -151,9 +193,10 @@ async def update_if_current(
     """Apply `values` in one conditional UPDATE, bumping the version.
 
     With `expected_versions`, the row changes only if it still has one of those versions, so of
-    several writers holding the same ETag exactly one succeeds. None when nothing matched.
+    several writers holding the same ETag exactly one succeeds. None when nothing matched, or
+    when `token_version` is no longer the owner's.
     """
-    conditions = list(_owned(owner_id, task_id))
+    conditions = list(_owned_by_current_token(owner_id, token_version, task_id))
     if expected_versions is not None:
         conditions.append(_TASK.c.version.in_(expected_versions))
     statement = (
@@ -170,10 +213,12 @@ async def delete_if_current(
     session: AsyncSession,
     *,
     owner_id: uuid.UUID,
+    token_version: int,
     task_id: uuid.UUID,
     expected_versions: frozenset[int] | None,
 ) -> bool:
-    conditions = list(_owned(owner_id, task_id))
+    """Delete the task as `update_if_current` updates it; whether it was deleted."""
+    conditions = list(_owned_by_current_token(owner_id, token_version, task_id))
     if expected_versions is not None:
         conditions.append(_TASK.c.version.in_(expected_versions))
     connection = await session.connection()

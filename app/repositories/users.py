@@ -25,9 +25,15 @@ class UserFilters:
     search: str | None = None
 
 
-def contains_text(column: Any, text: str) -> Any:
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (escape character `\\`) for lower-cased values that contain `text`."""
     escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return func.lower(column).like(f"%{escaped}%", escape="\\")
+    return f"%{escaped}%"
+
+
+def lower_like(column: Any, pattern: Any) -> Any:
+    """`column`, lower-cased, matches a `contains_pattern` (a string or a bind parameter)."""
+    return func.lower(column).like(pattern, escape="\\")
 
 
 def is_current(user_id: Any, version: Any) -> tuple[Any, ...]:
@@ -117,8 +123,8 @@ async def list_page(
     if filters.search:
         conditions.append(
             or_(
-                contains_text(User.email, filters.search),
-                contains_text(User.full_name, filters.search),
+                lower_like(User.email, contains_pattern(filters.search)),
+                lower_like(User.full_name, contains_pattern(filters.search)),
             )
         )
     total_query = select(func.count()).select_from(User).where(*conditions)

@@ -13,6 +13,7 @@ from app.domain.types import utcnow
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters, TaskRow
+from app.services import auth as auth_service
 from generated.models import (
     TaskCreate,
     TaskPriority,
@@ -37,17 +38,18 @@ def as_utc(value: datetime | None, *, field: str) -> datetime | None:
         raise UnprocessableContent(f"{field} is outside the supported range.") from exc
 
 
-async def create_task(session: AsyncSession, owner_id: uuid.UUID, data: TaskCreate) -> TaskRow:
+async def create_task(session: AsyncSession, claims: TokenClaims, data: TaskCreate) -> TaskRow:
+    """A new task of the caller's, inserted by the statement that checks their token."""
     values = data.model_dump()
     now = utcnow()
     due_date = as_utc(values.get("due_date"), field="due_date")
     if due_date is None and data.priority == TaskPriority.urgent:
         due_date = now + URGENT_DEADLINE
-    return await tasks_repo.add(
+    task = await tasks_repo.add_if_token_current(
         session,
         {
             "id": uuid.uuid4(),
-            "user_id": owner_id,
+            "user_id": claims.user_id,
             "title": data.title,
             "description": values.get("description"),
             "priority": data.priority,
@@ -57,7 +59,11 @@ async def create_task(session: AsyncSession, owner_id: uuid.UUID, data: TaskCrea
             "created_at": now,
             "updated_at": now,
         },
+        token_version=claims.version,
     )
+    if task is None:
+        raise Unauthorized()
+    return task
 
 
 async def list_tasks(
@@ -92,7 +98,7 @@ async def get_task(session: AsyncSession, claims: TokenClaims, task_id: uuid.UUI
 
 async def replace_task(
     session: AsyncSession,
-    owner_id: uuid.UUID,
+    claims: TokenClaims,
     task_id: uuid.UUID,
     data: TaskReplace,
     *,
@@ -106,12 +112,12 @@ async def replace_task(
         "description": sent.get("description"),
         "due_date": as_utc(sent.get("due_date"), field="due_date"),
     }
-    return await _update(session, owner_id, task_id, values, expected_versions)
+    return await _update(session, claims, task_id, values, expected_versions)
 
 
 async def update_task(
     session: AsyncSession,
-    owner_id: uuid.UUID,
+    claims: TokenClaims,
     task_id: uuid.UUID,
     data: TaskUpdate,
     *,
@@ -120,47 +126,55 @@ async def update_task(
     values = data.model_dump()  # only the fields sent
     if "due_date" in values:
         values["due_date"] = as_utc(values["due_date"], field="due_date")
-    return await _update(session, owner_id, task_id, values, expected_versions)
+    return await _update(session, claims, task_id, values, expected_versions)
 
 
 async def delete_task(
     session: AsyncSession,
-    owner_id: uuid.UUID,
+    claims: TokenClaims,
     task_id: uuid.UUID,
     *,
     expected_versions: frozenset[int] | None,
 ) -> None:
     deleted = await tasks_repo.delete_if_current(
-        session, owner_id=owner_id, task_id=task_id, expected_versions=expected_versions
+        session,
+        owner_id=claims.user_id,
+        token_version=claims.version,
+        task_id=task_id,
+        expected_versions=expected_versions,
     )
     if not deleted:
-        await _raise_missing_or_stale(session, owner_id, task_id)
+        await _raise_why_unchanged(session, claims, task_id)
 
 
 async def _update(
     session: AsyncSession,
-    owner_id: uuid.UUID,
+    claims: TokenClaims,
     task_id: uuid.UUID,
     values: dict[str, Any],
     expected_versions: frozenset[int] | None,
 ) -> TaskRow:
     task = await tasks_repo.update_if_current(
         session,
-        owner_id=owner_id,
+        owner_id=claims.user_id,
+        token_version=claims.version,
         task_id=task_id,
         expected_versions=expected_versions,
         values={**values, "updated_at": utcnow()},
     )
     if task is None:
-        await _raise_missing_or_stale(session, owner_id, task_id)
+        await _raise_why_unchanged(session, claims, task_id)
     assert task is not None
     return task
 
 
-async def _raise_missing_or_stale(
-    session: AsyncSession, owner_id: uuid.UUID, task_id: uuid.UUID
+async def _raise_why_unchanged(
+    session: AsyncSession, claims: TokenClaims, task_id: uuid.UUID
 ) -> None:
-    current = await tasks_repo.get(session, owner_id=owner_id, task_id=task_id)
+    """Why a conditional write matched nothing: the token (401), the task (404) or its version
+    (412)."""
+    await auth_service.caller_for_claims(session, claims)
+    current = await tasks_repo.get(session, owner_id=claims.user_id, task_id=task_id)
     if current is None:
         raise NotFound(TASK_NOT_FOUND)
     raise PreconditionFailed(STALE_ETAG, etag=task_etag(current.version))

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from passlib.hash import bcrypt
 
 from app.main import create_app
+from app.repositories import tasks as tasks_repo
 from app.repositories import users as users_repo
 from tests.conftest import (
     API,
@@ -81,6 +82,16 @@ def stored_hash(client: TestClient, user_id: str) -> str:
             user = await users_repo.get(session, uuid.UUID(user_id))
             assert user is not None
             return user.hashed_password
+
+    return client.portal.call(read)  # type: ignore[union-attr]
+
+
+def stored_task(client: TestClient, user_id: str, task_id: str) -> Any:
+    async def read() -> Any:
+        async with client.app.state.database.session(write=False) as session:  # type: ignore[attr-defined]
+            return await tasks_repo.get(
+                session, owner_id=uuid.UUID(user_id), task_id=uuid.UUID(task_id)
+            )
 
     return client.portal.call(read)  # type: ignore[union-attr]
 
@@ -415,9 +426,10 @@ class TestRevocation:
         assert_problem(response, 401)
 
 
-class TestRevocationOnTaskReads:
-    """GET /tasks and /tasks/{id} check the token in the statement that reads the tasks, not in a
-    separate caller check: they must refuse exactly the same tokens, and reveal nothing."""
+class TestRevocationOnTasks:
+    """GET /tasks, GET /tasks/{id} and POST /tasks check the token in the statement that reads or
+    inserts, not in a separate caller check: they must refuse exactly the same tokens, reveal
+    nothing and create nothing."""
 
     @staticmethod
     def revoke(how: str, client: TestClient, user: Account, admin: Account) -> None:
@@ -457,6 +469,49 @@ class TestRevocationOnTaskReads:
         stale = forge(claims(user.id, ver=1))  # signed by us, but not the user's token version
         for path in (f"{API}/tasks", f"{API}/tasks/{created.json()['id']}"):
             assert_problem(client.get(path, headers=bearer(stale)), 401)
+
+    @pytest.mark.parametrize("how", ["logout", "deactivation", "deletion"])
+    def test_a_revoked_token_creates_no_task(
+        self, client: TestClient, user: Account, admin: Account, how: str
+    ) -> None:
+        self.revoke(how, client, user, admin)
+        created = client.post(f"{API}/tasks", json={"title": "t"}, headers=user.headers)
+        assert_problem(created, 401)
+        if how == "logout":
+            again = log_in(client, user.email, user_id=user.id)
+            listed = client.get(f"{API}/tasks", headers=again.headers)
+            assert listed.json()["total"] == 0
+
+    def test_a_revoked_token_gets_no_idempotent_replay(
+        self, client: TestClient, user: Account
+    ) -> None:
+        headers = {**user.headers, "Idempotency-Key": "revoked-replay"}
+        first = client.post(f"{API}/tasks", json={"title": "secret"}, headers=headers)
+        assert first.status_code == 201, first.text
+        assert client.post(f"{API}/auth/logout", headers=user.headers).status_code == 204
+        replay = client.post(f"{API}/tasks", json={"title": "secret"}, headers=headers)
+        assert "secret" not in str(assert_problem(replay, 401))
+
+    @pytest.mark.parametrize("how", ["logout", "deactivation"])
+    @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE"])
+    def test_a_revoked_token_changes_no_task(
+        self, client: TestClient, user: Account, admin: Account, how: str, method: str
+    ) -> None:
+        created = client.post(f"{API}/tasks", json={"title": "kept"}, headers=user.headers)
+        assert created.status_code == 201, created.text
+        task_id, etag = created.json()["id"], created.headers["etag"]
+        self.revoke(how, client, user, admin)
+        body = {
+            "PUT": {"title": "changed", "priority": "low", "status": "completed"},
+            "PATCH": {"title": "changed"},
+            "DELETE": None,
+        }[method]
+        for headers in (user.headers, {**user.headers, "If-Match": etag}):
+            response = client.request(method, f"{API}/tasks/{task_id}", json=body, headers=headers)
+            assert_problem(response, 401)
+        stored = stored_task(client, user.id, task_id)
+        assert stored is not None
+        assert (stored.title, stored.version) == ("kept", 1)
 
 
 class TestHashUpgrade:

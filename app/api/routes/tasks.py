@@ -6,7 +6,6 @@ from starlette.responses import Response
 
 from app.api.deps import (
     AccessClaims,
-    CurrentCaller,
     IdempotencyKey,
     IfMatch,
     IfNoneMatch,
@@ -20,6 +19,7 @@ from app.api.responses import API_PREFIX, model_response, no_content
 from app.domain.models import task_etag
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters, TaskRow
+from app.services import auth as auth_service
 from app.services import tasks as tasks_service
 from app.services.tasks import as_utc
 from generated import models as api
@@ -57,27 +57,27 @@ async def list_tasks(
     sort = api.TaskSort(params.sort or api.TaskSort.created_at_desc)
     page = Page(params.page, params.per_page)
     tasks, total = await tasks_service.list_tasks(session, claims, filters, sort, page)
-    return model_response(
-        api.TaskList(
-            tasks=[_task(t) for t in tasks], total=total, page=page.number, per_page=page.size
-        )
-    )
+    listed = {"tasks": tasks, "total": total, "page": page.number, "per_page": page.size}
+    return model_response(api.TaskList.model_validate(listed, from_attributes=True))
 
 
 @router.post("")
 async def create_task(
-    caller: CurrentCaller,
+    claims: AccessClaims,
     session: SessionDep,
     key: IdempotencyKey,
     data: Annotated[api.TaskCreate, Depends(json_body(api.TaskCreate))],
 ) -> Response:
     async def create() -> Response:
-        task = await tasks_service.create_task(session, caller.id, data)
+        task = await tasks_service.create_task(session, claims, data)
         return _task_response(task, status=201, location=True)
 
+    if key is not None:
+        # A replay inserts nothing, so it would not check the token: check it first.
+        await auth_service.caller_for_claims(session, claims)
     return await respond_once(
         session,
-        user_id=caller.id,
+        user_id=claims.user_id,
         key=key,
         canonical_request=data.model_dump_json(),
         respond=create,
@@ -96,37 +96,37 @@ async def get_task(
 
 @router.put("/{task_id}")
 async def replace_task(
-    caller: CurrentCaller,
+    claims: AccessClaims,
     session: SessionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskReplace, Depends(json_body(api.TaskReplace))],
 ) -> Response:
     task = await tasks_service.replace_task(
-        session, caller.id, task_id, data, expected_versions=versions_for_if_match(if_match)
+        session, claims, task_id, data, expected_versions=versions_for_if_match(if_match)
     )
     return _task_response(task)
 
 
 @router.patch("/{task_id}")
 async def update_task(
-    caller: CurrentCaller,
+    claims: AccessClaims,
     session: SessionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskUpdate, Depends(json_body(api.TaskUpdate))],
 ) -> Response:
     task = await tasks_service.update_task(
-        session, caller.id, task_id, data, expected_versions=versions_for_if_match(if_match)
+        session, claims, task_id, data, expected_versions=versions_for_if_match(if_match)
     )
     return _task_response(task)
 
 
 @router.delete("/{task_id}")
 async def delete_task(
-    caller: CurrentCaller, session: SessionDep, task_id: uuid.UUID, if_match: IfMatch
+    claims: AccessClaims, session: SessionDep, task_id: uuid.UUID, if_match: IfMatch
 ) -> Response:
     await tasks_service.delete_task(
-        session, caller.id, task_id, expected_versions=versions_for_if_match(if_match)
+        session, claims, task_id, expected_versions=versions_for_if_match(if_match)
     )
     return no_content()
