@@ -210,8 +210,15 @@ async def run(number: int, repeat: int) -> list[Measure]:
             async with database.session(write=False) as session:
                 await session.get(User, user_id)
 
-        async def core_task() -> None:
+        async def checked_task() -> None:
             async with database.session(write=False) as session:
+                await tasks_repo.get_if_token_current(
+                    session, owner_id=user_id, version=claims.version, task_id=task_id
+                )
+
+        async def check_then_task() -> None:
+            async with database.session(write=False) as session:
+                await users_repo.current_role(session, user_id, claims.version)
                 await tasks_repo.get(session, owner_id=user_id, task_id=task_id)
 
         orm_query = select(Task).where(col(Task.id) == task_id, col(Task.user_id) == user_id)
@@ -221,10 +228,15 @@ async def run(number: int, repeat: int) -> list[Measure]:
                 (await session.exec(orm_query)).first()
 
         await measure("db: a read transaction alone (BEGIN, COMMIT, session)", transaction_only)
-        await measure("db: caller check (one Core SELECT of the role)", caller_check, "the app")
+        await measure(
+            "db: caller check (one Core SELECT of the role)", caller_check, "the other endpoints"
+        )
         await measure("db: the same as an ORM session.get(User)", orm_user, "before")
-        await measure("db: task lookup (Core row)", core_task, "the app")
-        await measure("db: the same as an ORM select(Task)", orm_task, "before")
+        await measure(
+            "db: token check and task lookup in one statement", checked_task, "GET /tasks/{id}"
+        )
+        await measure("db: caller check, then the task lookup", check_then_task, "before")
+        await measure("db: the task lookup alone as an ORM select(Task)", orm_task, "before that")
 
         # -- serialisation -------------------------------------------------------------------
         async with database.session(write=False) as session:
