@@ -92,8 +92,9 @@ async def access_claims(request: Request) -> TokenClaims:
     Whether the token is still current is not checked here. An endpoint either takes
     `CurrentCaller` (one statement before its work), or checks it in the statement that does
     its work: every /tasks operation does, as the statement that reads or writes the caller's
-    tasks joins their user row. (So on /tasks a revoked token with a malformed body is told
-    about the body first, 422 before 401; the body's rules are the public contract's.)"""
+    tasks goes through their user row. So on /tasks, a correctly signed but revoked token that
+    comes with malformed input (path, query, headers or body) is told about the input first:
+    422 before 401. What is malformed is the public contract's business, so nothing leaks."""
     codec = await get_codec(request)
     claims = auth_service.decode_token(codec, _bearer_token(request), expected=TokenType.ACCESS)
     setattr(request.state, USER_ID_KEY, str(claims.user_id))  # for the access log

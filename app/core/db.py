@@ -56,14 +56,17 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
-        # On the driver's connection: a BEGIN through SQLAlchemy costs as much as a query.
+        # A request's BEGIN goes to the driver's connection: through SQLAlchemy it costs as much
+        # as a query. (SQLAlchemy does not wrap errors raised here; a BEGIN that fails is a 500.)
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         options = connection.get_execution_options()
         if not options.get(WRITE_OPTION, False):
             driver.execute("BEGIN")
         elif (deadline := options.get(LOCK_DEADLINE_OPTION)) is None:
-            driver.execute("BEGIN IMMEDIATE")  # waits in SQLite (busy_timeout)
+            # Migrations and command-line tools: waits in SQLite (busy_timeout), and a timeout
+            # is SQLAlchemy's OperationalError, as for any statement.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
         else:
             _begin_immediate_by(connection, driver, deadline)
 

@@ -62,8 +62,8 @@ class AsyncAdapt_inline_cursor:
     def arraysize(self, value: int) -> None:
         self._cursor.arraysize = value
 
-    def execute(self, operation: str, parameters: Any = ()) -> None:
-        await_(self._execute(operation, parameters))
+    def execute(self, operation: str, parameters: Any = None) -> None:
+        await_(self._execute(operation, () if parameters is None else parameters))
 
     def executemany(self, operation: str, seq_of_parameters: Iterable[Any]) -> None:
         await_(self._executemany(operation, seq_of_parameters))
