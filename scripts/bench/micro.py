@@ -4,18 +4,16 @@ measured in-process (no sockets), one request at a time, on uvloop.
     .venv/bin/python -m scripts.bench.micro [--number 2000] [--repeat 5]
 
 Each line is the median over `repeat` batches of `number` calls: wall microseconds per call and
-CPU microseconds per call (all threads of this process, the thread pool included). The database
-is a fresh SQLite file; the app is `create_app()` with production settings (argon2 is made cheap
-here only because no login is measured). Writes reports/micro.json. Where a line compares an
-alternative (the ORM, a thread hop), it is built next to the real code from the same models,
-engine and settings, so that the difference is that one choice.
+CPU microseconds per call (all threads of this process, the thread pool included). The app and
+its requests are scripts/bench/inprocess.py's (production settings, a fresh SQLite file).
+Writes reports/micro.json. Where a line compares an alternative (the ORM, a thread hop), it is
+built next to the real code from the same models, engine and settings, so that the difference
+is that one choice.
 """
 
 import argparse
 import asyncio
 import json
-import os
-import secrets
 import sqlite3
 import statistics
 import tempfile
@@ -26,29 +24,21 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-# app.main builds a default app at import time from the environment; keep its warning quiet.
-os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(36))
-
 import jwt
 from sqlmodel import col, select
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import Response
 
 from app.api.routes.tasks import _task_response
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.security import ALGORITHM, REQUIRED_CLAIMS, TokenType
 from app.domain.models import Task, User
-from app.main import create_app
 from app.repositories import tasks as tasks_repo
 from app.repositories import users as users_repo
-from scripts.servers import ROOT, new_secret_key
+from scripts.servers import ROOT
 
-from . import ping_app
-from .asgi import call, lifespan
+from .inprocess import requests
 
-API = "/api/v1"
-JSON = {"content-type": "application/json"}
 # The task lookup by hand (SQLAlchemy stores UUIDs on SQLite as 32 hex characters).
 RAW_GET = "SELECT * FROM task WHERE id = ? AND user_id = ?"
 
@@ -77,25 +67,6 @@ async def timed(fn: Callable[[], Awaitable[Any]], number: int, repeat: int) -> t
 async def run(number: int, repeat: int) -> list[Measure]:
     results: list[Measure] = []
     scratch = Path(tempfile.mkdtemp(prefix="taskapi-micro-"))
-    settings = Settings(
-        _env_file=None,
-        ENVIRONMENT="production",
-        SECRET_KEY=new_secret_key(),
-        DATABASE_URL=f"sqlite:///{scratch}/micro.db",
-        LOG_LEVEL="WARNING",
-        RATE_LIMIT_ENABLED=False,
-        ARGON2_TIME_COST=1,
-        ARGON2_MEMORY_COST_KIB=8,
-    )
-    app = create_app(settings)
-
-    @app.get("/__bench_ping", include_in_schema=False, response_model=None)
-    async def real_app_ping() -> Response:
-        return Response(b'{"ping":"pong"}', media_type="application/json")
-
-    bare = create_app(settings)
-    bare.user_middleware.clear()
-    bare.add_api_route("/__bench_ping", real_app_ping, include_in_schema=False)
 
     async def measure(name: str, fn: Callable[[], Awaitable[Any]], note: str = "") -> None:
         await fn()  # a new pool connects on its first call: count the steady state
@@ -103,70 +74,33 @@ async def run(number: int, repeat: int) -> list[Measure]:
         results.append(Measure(name, round(wall, 1), round(cpu, 1), note))
         print(f"{wall:9.1f} us wall {cpu:9.1f} us cpu  {name}  {note}", flush=True)
 
-    async with lifespan(app), lifespan(bare):
-        body = json.dumps({"email": "micro@example.com", "password": "correct-horse-battery"})
-        await call(app, "POST", f"{API}/auth/register", headers=JSON, body=body.encode())
-        login = await call(app, "POST", f"{API}/auth/login", headers=JSON, body=body.encode())
-        token = login.json()["access_token"]
-        auth = {"authorization": f"Bearer {token}"}
-        ids: list[str] = []
-        for i in range(50):
-            created = await call(
-                app, "POST", f"{API}/tasks", headers=auth | JSON,
-                body=json.dumps({"title": f"task {i}", "priority": "high"}).encode(),
-            )  # fmt: skip
-            ids.append(created.json()["id"])
+    async with requests(scratch) as prepared:
+        app, token, ids, request = prepared.app, prepared.token, prepared.task_ids, prepared.by_name
+        settings: Settings = app.state.settings
         database: Database = app.state.database
         codec = app.state.codec
         claims = codec.decode(token, expected=TokenType.ACCESS)
         user_id, task_id = claims.user_id, uuid.UUID(ids[0])
-        first = await call(app, "GET", f"{API}/tasks/{ids[1]}", headers=auth)
-        etag = {"current": first.headers["etag"]}
-        counter = {"i": 0}
-
-        def next_id() -> str:
-            counter["i"] += 1
-            return ids[counter["i"] % len(ids)]
-
-        async def patch() -> None:
-            headers = auth | JSON | {"if-match": etag["current"]}
-            reply = await call(
-                app, "PATCH", f"{API}/tasks/{ids[1]}", headers=headers,
-                body=b'{"status":"in_progress"}',
-            )  # fmt: skip
-            etag["current"] = reply.headers["etag"]
 
         # -- whole requests ------------------------------------------------------------------
-        await measure("request: bare FastAPI GET /ping", lambda: call(ping_app.app, "GET", "/ping"))
+        await measure("request: bare FastAPI GET /ping", request["ping"])
         await measure(
             "request: real app, trivial route, no middleware",
-            lambda: call(bare, "GET", "/__bench_ping"),
+            request["trivial_bare"],
             "router, exception handlers",
         )
         await measure(
             "request: real app, trivial route, all middleware",
-            lambda: call(app, "GET", "/__bench_ping"),
+            request["trivial"],
             "+ request id, access log, headers, CORS, body size",
         )
-        await measure(
-            "request: GET /tasks/{id}",
-            lambda: call(app, "GET", f"{API}/tasks/{next_id()}", headers=auth),
-        )
-        await measure(
-            "request: GET /tasks?per_page=20",
-            lambda: call(app, "GET", f"{API}/tasks?per_page=20", headers=auth),
-        )
-        await measure(
-            "request: POST /tasks",
-            lambda: call(
-                app, "POST", f"{API}/tasks", headers=auth | JSON,
-                body=b'{"title":"micro","priority":"high"}',
-            ),
-        )  # fmt: skip
-        await measure("request: PATCH /tasks/{id} (If-Match)", patch)
+        await measure("request: GET /tasks/{id}", request["get"])
+        await measure("request: GET /tasks?per_page=20", request["list"])
+        await measure("request: POST /tasks", request["create"])
+        await measure("request: PATCH /tasks/{id} (If-Match)", request["patch"])
 
         # -- SQLite inline or through a thread -------------------------------------------------
-        raw = sqlite3.connect(scratch / "micro.db", isolation_level=None, check_same_thread=False)
+        raw = sqlite3.connect(scratch / "bench.db", isolation_level=None, check_same_thread=False)
         lookup = (task_id.hex, user_id.hex)
         assert raw.execute(RAW_GET, lookup).fetchall()
 
