@@ -79,7 +79,7 @@ _CALLERS_TASK = (
             _TASK, and_(_TASK.c.id == bindparam("task_id"), _TASK.c.user_id == _USER.c.id)
         )
     )
-    .where(*is_current(bindparam("owner_id"), bindparam("version")))
+    .where(*is_current(bindparam("owner_id"), bindparam("token_version")))
 )
 # (Both built once: SQLAlchemy then reuses their compiled form.)
 
@@ -91,13 +91,13 @@ async def get(session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID)
 
 
 async def get_if_token_current(
-    session: AsyncSession, *, owner_id: uuid.UUID, version: int, task_id: uuid.UUID
+    session: AsyncSession, *, owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID
 ) -> TaskRow | None:
-    """`get` and the caller check in one statement: None when `version` is no longer the owner's
-    token version (or they were deactivated); a row of NULLs (`id` None) when they have no such
+    """`get` and the caller check in one statement: None when `token_version` is no longer the
+    owner's (or they were deactivated); a row of NULLs (`id` None) when they have no such
     task."""
     connection = await session.connection()
-    params = {"task_id": task_id, "owner_id": owner_id, "version": version}
+    params = {"task_id": task_id, "owner_id": owner_id, "token_version": token_version}
     return (await connection.execute(_CALLERS_TASK, params)).first()
 
 
@@ -140,7 +140,7 @@ def _list_statements(filters: frozenset[str], sort: TaskSort) -> tuple[Any, Any]
     checks their token too, and the page."""
     conditions = [_TASK.c.user_id == bindparam("owner_id"), *(_FILTERS[f] for f in sorted(filters))]
     count = select(func.count()).select_from(_TASK).where(*conditions).scalar_subquery()
-    total = select(count).where(*is_current(bindparam("owner_id"), bindparam("version")))
+    total = select(count).where(*is_current(bindparam("owner_id"), bindparam("token_version")))
     page = (
         select(_TASK)
         .where(*conditions)
@@ -155,13 +155,13 @@ async def list_page_if_token_current(
     session: AsyncSession,
     *,
     owner_id: uuid.UUID,
-    version: int,
+    token_version: int,
     filters: TaskFilters,
     sort: TaskSort,
     page: Page,
 ) -> tuple[list[TaskRow], int] | None:
     """A page of the owner's tasks and how many match in all; the first statement checks their
-    token too, so None means `version` is no longer current (or they were deactivated)."""
+    token too, so None means `token_version` is no longer current (or they were deactivated)."""
     values = {
         "status": filters.status,
         "priority": filters.priority,
@@ -171,7 +171,7 @@ async def list_page_if_token_current(
     }
     given = {name: value for name, value in values.items() if value is not None}
     total_statement, page_statement = _list_statements(frozenset(given), sort)
-    params = {**given, "owner_id": owner_id, "version": version}
+    params = {**given, "owner_id": owner_id, "token_version": token_version}
     connection = await session.connection()
     total = (await connection.execute(total_statement, params)).scalar_one_or_none()
     if total is None:

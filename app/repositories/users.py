@@ -121,12 +121,8 @@ async def list_page(
     if filters.is_active is not None:
         conditions.append(User.is_active == filters.is_active)
     if filters.search:
-        conditions.append(
-            or_(
-                lower_like(User.email, contains_pattern(filters.search)),
-                lower_like(User.full_name, contains_pattern(filters.search)),
-            )
-        )
+        pattern = contains_pattern(filters.search)
+        conditions.append(or_(lower_like(User.email, pattern), lower_like(User.full_name, pattern)))
     total_query = select(func.count()).select_from(User).where(*conditions)
     total = int((await session.exec(total_query)).one())
     rows = await session.exec(

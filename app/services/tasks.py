@@ -74,7 +74,7 @@ async def list_tasks(
     listed = await tasks_repo.list_page_if_token_current(
         session,
         owner_id=claims.user_id,
-        version=claims.version,
+        token_version=claims.version,
         filters=filters,
         sort=sort,
         page=page,
@@ -87,7 +87,7 @@ async def list_tasks(
 async def get_task(session: AsyncSession, claims: TokenClaims, task_id: uuid.UUID) -> TaskRow:
     """The caller's task, read by the statement that checks their token."""
     task = await tasks_repo.get_if_token_current(
-        session, owner_id=claims.user_id, version=claims.version, task_id=task_id
+        session, owner_id=claims.user_id, token_version=claims.version, task_id=task_id
     )
     if task is None:
         raise Unauthorized()

@@ -147,7 +147,7 @@ async def run(number: int, repeat: int) -> list[Measure]:
         async def checked_task() -> None:
             async with database.session(write=False) as session:
                 await tasks_repo.get_if_token_current(
-                    session, owner_id=user_id, version=claims.version, task_id=task_id
+                    session, owner_id=user_id, token_version=claims.version, task_id=task_id
                 )
 
         async def check_then_task() -> None:
