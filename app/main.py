@@ -11,10 +11,9 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from app.api.contract import install_contract, load_contract
-from app.api.middleware.access_log import AccessLogMiddleware, Metrics
+from app.api.middleware.access_log import Metrics
 from app.api.middleware.body_size import BodySizeLimitMiddleware
-from app.api.middleware.request_id import RequestIdMiddleware
-from app.api.middleware.response_headers import ResponseHeadersMiddleware
+from app.api.middleware.envelope import EnvelopeMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.rate_limit import RateLimiter
 from app.api.responses import API_PREFIX
@@ -105,10 +104,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ],
     )
     app.add_middleware(
-        ResponseHeadersMiddleware, hsts=settings.ENVIRONMENT is Environment.PRODUCTION
+        EnvelopeMiddleware, hsts=settings.ENVIRONMENT is Environment.PRODUCTION, metrics=metrics
     )
-    app.add_middleware(AccessLogMiddleware, metrics=metrics)
-    app.add_middleware(RequestIdMiddleware)
     return app
 
 

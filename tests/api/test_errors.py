@@ -65,6 +65,7 @@ class TestUnexpectedErrors:
         body = assert_problem(response, 500)
         assert "secret" not in response.text and "hunter2" not in response.text
         assert body["detail"] == "An unexpected error occurred."
+        assert response.headers.get_list("x-request-id") == [body["request_id"]]
 
 
 class TestRequestId:
@@ -95,6 +96,13 @@ class TestSecurityHeaders:
             assert response.headers["x-frame-options"] == "DENY"
             assert response.headers["referrer-policy"] == "no-referrer"
             assert "strict-transport-security" not in response.headers
+
+    def test_each_added_header_appears_once(self, client: TestClient) -> None:
+        """Problem responses set X-Request-ID themselves; nothing is added twice."""
+        added = ("x-request-id", "x-process-time", "x-content-type-options", "referrer-policy")
+        for response in (client.get(f"{API}/health"), client.get(f"{API}/users/me")):
+            for name in added:
+                assert len(response.headers.get_list(name)) == 1, name
 
     def test_cors_allows_the_configured_origin_only(self, client: TestClient) -> None:
         allowed = client.options(

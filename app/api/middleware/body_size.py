@@ -15,7 +15,6 @@ class BodySizeLimitMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        too_large = PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
         declared = _content_length(scope)
         received = 0
 
@@ -23,15 +22,18 @@ class BodySizeLimitMiddleware:
             # Raised from the first read, so the error handlers render it like any other error.
             nonlocal received
             if declared is not None and declared > self.max_bytes:
-                raise too_large
+                raise self._too_large()
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    raise too_large
+                    raise self._too_large()
             return message
 
         await self.app(scope, limited_receive, send)
+
+    def _too_large(self) -> PayloadTooLarge:
+        return PayloadTooLarge(f"The request body exceeds {self.max_bytes} bytes.")
 
 
 def _content_length(scope: Scope) -> int | None:
