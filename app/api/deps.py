@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.middleware.access_log import USER_ID_KEY
@@ -38,15 +39,28 @@ async def get_database(request: Request) -> Database:
     return database
 
 
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent.
-
-    A writing request's body is read first: a slow upload must not hold SQLite's write lock."""
+async def _writes(request: Request) -> bool:
+    """Whether the request's transaction writes. A writing request's body is read first: a slow
+    upload must not hold SQLite's write lock."""
     write = request.method not in SAFE_METHODS
     if write:
         await request.body()
-    async with (await get_database(request)).session(write=write) as session:
+    return write
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request, committed before the response is sent."""
+    database = await get_database(request)
+    async with database.session(write=await _writes(request)) as session:
         yield session
+
+
+async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
+    """The same transaction on a Core connection, for the endpoints whose repositories speak
+    Core (the tasks): no ORM session to set up and tear down."""
+    database = await get_database(request)
+    async with database.connection(write=await _writes(request)) as connection:
+        yield connection
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
@@ -70,6 +84,7 @@ async def get_codec(request: Request) -> TokenCodec:
 # client never sees a success that was not committed.
 DatabaseDep = Annotated[Database, Depends(get_database)]
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+ConnectionDep = Annotated[AsyncConnection, Depends(get_connection, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
 CodecDep = Annotated[TokenCodec, Depends(get_codec)]
@@ -109,7 +124,7 @@ async def get_caller(claims: AccessClaims, session: SessionDep) -> Caller:
     """The caller, if their token is still current and they are active: one indexed lookup on
     every request, so a revoked token or a deactivated user is refused at once. Endpoints declare
     it before their session, so that it runs first."""
-    return await auth_service.caller_for_claims(session, claims)
+    return await auth_service.caller_for_claims(await session.connection(), claims)
 
 
 CurrentCaller = Annotated[Caller, Depends(get_caller)]

@@ -3,7 +3,7 @@
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
 from app.services import idempotency
@@ -13,7 +13,7 @@ STORED_HEADERS = ("Location", "ETag")
 
 
 async def respond_once(
-    session: AsyncSession,
+    connection: AsyncConnection,
     *,
     user_id: uuid.UUID,
     key: str | None,
@@ -24,7 +24,7 @@ async def respond_once(
     if key is None:
         return await respond()
     stored = await idempotency.claim(
-        session, user_id=user_id, key=key, fingerprint=idempotency.fingerprint(canonical_request)
+        connection, user_id=user_id, key=key, fingerprint=idempotency.fingerprint(canonical_request)
     )
     if stored is not None:
         return Response(
@@ -37,12 +37,12 @@ async def respond_once(
         response = await respond()
         kept = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
         await idempotency.store_response(
-            session,
+            connection,
             user_id=user_id,
             key=key,
             response=idempotency.StoredResponse(response.status_code, bytes(response.body), kept),
         )
     except Exception:
-        await idempotency.release(session, user_id=user_id, key=key)
+        await idempotency.release(connection, user_id=user_id, key=key)
         raise
     return response

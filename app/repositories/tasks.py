@@ -1,7 +1,7 @@
 """Every query on the `task` table. Each one is scoped to the owner in its WHERE clause, so a
 forgotten check elsewhere cannot leak another user's task.
 
-The queries are SQLAlchemy Core on the session's connection and return rows, not ORM objects:
+The queries are SQLAlchemy Core on the request's connection and return rows, not ORM objects:
 a task is read, validated into the response model and sent, and the ORM's identity map, object
 loading and unit of work would cost more than the statements (a list of 20 pays it 20 times).
 """
@@ -13,7 +13,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Row, and_, bindparam, case, delete, exists, func, insert, select, update
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.models import Task, User
 from app.repositories.pagination import Page
@@ -84,19 +84,19 @@ _CALLERS_TASK = (
 # (Both built once: SQLAlchemy then reuses their compiled form.)
 
 
-async def get(session: AsyncSession, *, owner_id: uuid.UUID, task_id: uuid.UUID) -> TaskRow | None:
-    connection = await session.connection()
+async def get(
+    connection: AsyncConnection, *, owner_id: uuid.UUID, task_id: uuid.UUID
+) -> TaskRow | None:
     result = await connection.execute(_OWNED_TASK, {"task_id": task_id, "owner_id": owner_id})
     return result.first()
 
 
 async def get_if_token_current(
-    session: AsyncSession, *, owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID
+    connection: AsyncConnection, *, owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID
 ) -> TaskRow | None:
     """`get` and the caller check in one statement: None when `token_version` is no longer the
     owner's (or they were deactivated); a row of NULLs (`id` None) when they have no such
     task."""
-    connection = await session.connection()
     params = {"task_id": task_id, "owner_id": owner_id, "token_version": token_version}
     return (await connection.execute(_CALLERS_TASK, params)).first()
 
@@ -115,11 +115,10 @@ _INSERT_IF_TOKEN_CURRENT = (
 
 
 async def add_if_token_current(
-    session: AsyncSession, values: dict[str, Any], *, token_version: int
+    connection: AsyncConnection, values: dict[str, Any], *, token_version: int
 ) -> TaskRow | None:
     """Insert a task given every column's value, if `token_version` is still the token version
     of its owner (`values["user_id"]`) and they are active; None otherwise."""
-    connection = await session.connection()
     params = {**values, "token_version": token_version}
     return (await connection.execute(_INSERT_IF_TOKEN_CURRENT, params)).first()
 
@@ -152,7 +151,7 @@ def _list_statements(filters: frozenset[str], sort: TaskSort) -> tuple[Any, Any]
 
 
 async def list_page_if_token_current(
-    session: AsyncSession,
+    connection: AsyncConnection,
     *,
     owner_id: uuid.UUID,
     token_version: int,
@@ -172,7 +171,6 @@ async def list_page_if_token_current(
     given = {name: value for name, value in values.items() if value is not None}
     total_statement, page_statement = _list_statements(frozenset(given), sort)
     params = {**given, "owner_id": owner_id, "token_version": token_version}
-    connection = await session.connection()
     total = (await connection.execute(total_statement, params)).scalar_one_or_none()
     if total is None:
         return None
@@ -182,7 +180,7 @@ async def list_page_if_token_current(
 
 
 async def update_if_current(
-    session: AsyncSession,
+    connection: AsyncConnection,
     *,
     owner_id: uuid.UUID,
     token_version: int,
@@ -205,12 +203,11 @@ async def update_if_current(
         .values(**values, version=_TASK.c.version + 1)
         .returning(*_TASK.c)
     )
-    connection = await session.connection()
     return (await connection.execute(statement)).first()
 
 
 async def delete_if_current(
-    session: AsyncSession,
+    connection: AsyncConnection,
     *,
     owner_id: uuid.UUID,
     token_version: int,
@@ -221,6 +218,5 @@ async def delete_if_current(
     conditions = list(_owned_by_current_token(owner_id, token_version, task_id))
     if expected_versions is not None:
         conditions.append(_TASK.c.version.in_(expected_versions))
-    connection = await session.connection()
     result = await connection.execute(delete(_TASK).where(*conditions))
     return bool(result.rowcount)

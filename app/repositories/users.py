@@ -7,6 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, func, or_, update
 from sqlalchemy import select as core_select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -57,9 +58,10 @@ async def get_current(session: AsyncSession, user_id: uuid.UUID, version: int) -
     return (await session.exec(select(User).where(*is_current(user_id, version)))).first()
 
 
-async def current_role(session: AsyncSession, user_id: uuid.UUID, version: int) -> UserRole | None:
+async def current_role(
+    connection: AsyncConnection, user_id: uuid.UUID, version: int
+) -> UserRole | None:
     """The role of an active user whose token version is `version`; None for anyone else."""
-    connection = await session.connection()
     result = await connection.execute(_CURRENT_ROLE, {"user_id": user_id, "version": version})
     role = result.scalar_one_or_none()
     return None if role is None else UserRole(role)

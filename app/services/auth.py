@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.security import InvalidToken, PasswordHasher, TokenClaims, TokenCodec, TokenType
@@ -75,9 +76,9 @@ def decode_token(codec: TokenCodec, token: str, *, expected: TokenType) -> Token
         raise Unauthorized() from exc
 
 
-async def caller_for_claims(session: AsyncSession, claims: TokenClaims) -> Caller:
+async def caller_for_claims(connection: AsyncConnection, claims: TokenClaims) -> Caller:
     """The caller of valid claims, if the token is still current and the user active."""
-    role = await users_repo.current_role(session, claims.user_id, claims.version)
+    role = await users_repo.current_role(connection, claims.user_id, claims.version)
     if role is None:
         raise Unauthorized()
     return Caller(id=claims.user_id, role=role)

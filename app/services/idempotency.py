@@ -13,10 +13,9 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.domain.errors import Conflict, UnprocessableContent
-from app.domain.models import IdempotencyKey
 from app.domain.types import utcnow
 from app.repositories import idempotency as keys_repo
 
@@ -36,7 +35,7 @@ def fingerprint(canonical_request: str) -> str:
 
 
 async def claim(
-    session: AsyncSession, *, user_id: uuid.UUID, key: str, fingerprint: str
+    connection: AsyncConnection, *, user_id: uuid.UUID, key: str, fingerprint: str
 ) -> StoredResponse | None:
     """Claim `key` for this request and commit the claim, or return the response to replay.
 
@@ -44,16 +43,17 @@ async def claim(
     request with the key is still being served.
     """
     now = utcnow()
-    await keys_repo.delete_expired(session, now=now)
-    record = IdempotencyKey(
+    await keys_repo.delete_expired(connection, now=now)
+    claimed = await keys_repo.insert_new(
+        connection,
         user_id=user_id,
         key=key,
         fingerprint=fingerprint,
         locked_at=now,
         expires_at=now + KEY_LIFETIME,
     )
-    if not await keys_repo.insert(session, record):
-        existing = await keys_repo.get(session, user_id=user_id, key=key)
+    if not claimed:
+        existing = await keys_repo.get(connection, user_id=user_id, key=key)
         assert existing is not None
         if existing.fingerprint != fingerprint:
             raise UnprocessableContent("This Idempotency-Key was used with a different request.")
@@ -65,27 +65,28 @@ async def claim(
             )
         if now - existing.locked_at < ABANDONED_AFTER:
             raise Conflict("A request with this Idempotency-Key is still in progress.")
-        existing.locked_at = now
-        await keys_repo.save(session, existing)
-    # The one place outside the session dependency that commits: the claim must be visible to
-    # concurrent retries before the work begins.
-    await session.commit()
+        await keys_repo.update_key(connection, user_id=user_id, key=key, locked_at=now)
+    # The one place outside the unit-of-work dependency that commits: the claim must be visible
+    # to concurrent retries before the work begins.
+    await connection.commit()
     return None
 
 
 async def store_response(
-    session: AsyncSession, *, user_id: uuid.UUID, key: str, response: StoredResponse
+    connection: AsyncConnection, *, user_id: uuid.UUID, key: str, response: StoredResponse
 ) -> None:
-    record = await keys_repo.get(session, user_id=user_id, key=key)
-    assert record is not None
-    record.response_status = response.status
-    record.response_body = response.body.decode("utf-8")
-    record.response_headers = json.dumps(response.headers)
-    await keys_repo.save(session, record)
+    await keys_repo.update_key(
+        connection,
+        user_id=user_id,
+        key=key,
+        response_status=response.status,
+        response_body=response.body.decode("utf-8"),
+        response_headers=json.dumps(response.headers),
+    )
 
 
-async def release(session: AsyncSession, *, user_id: uuid.UUID, key: str) -> None:
+async def release(connection: AsyncConnection, *, user_id: uuid.UUID, key: str) -> None:
     """Give the key back after the work failed, so that a retry can do it."""
-    await session.rollback()
-    await keys_repo.delete_key(session, user_id=user_id, key=key)
-    await session.commit()
+    await connection.rollback()
+    await keys_repo.delete_key(connection, user_id=user_id, key=key)
+    await connection.commit()

@@ -4,7 +4,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.security import TokenClaims
 from app.domain.errors import NotFound, PreconditionFailed, Unauthorized, UnprocessableContent
@@ -38,7 +38,9 @@ def as_utc(value: datetime | None, *, field: str) -> datetime | None:
         raise UnprocessableContent(f"{field} is outside the supported range.") from exc
 
 
-async def create_task(session: AsyncSession, claims: TokenClaims, data: TaskCreate) -> TaskRow:
+async def create_task(
+    connection: AsyncConnection, claims: TokenClaims, data: TaskCreate
+) -> TaskRow:
     """A new task of the caller's, inserted by the statement that checks their token."""
     values = data.model_dump()
     now = utcnow()
@@ -46,7 +48,7 @@ async def create_task(session: AsyncSession, claims: TokenClaims, data: TaskCrea
     if due_date is None and data.priority == TaskPriority.urgent:
         due_date = now + URGENT_DEADLINE
     task = await tasks_repo.add_if_token_current(
-        session,
+        connection,
         {
             "id": uuid.uuid4(),
             "user_id": claims.user_id,
@@ -67,12 +69,16 @@ async def create_task(session: AsyncSession, claims: TokenClaims, data: TaskCrea
 
 
 async def list_tasks(
-    session: AsyncSession, claims: TokenClaims, filters: TaskFilters, sort: TaskSort, page: Page
+    connection: AsyncConnection,
+    claims: TokenClaims,
+    filters: TaskFilters,
+    sort: TaskSort,
+    page: Page,
 ) -> tuple[list[TaskRow], int]:
     """A page of the caller's tasks and their total. The caller's token is checked by the first
     statement (one statement fewer than a separate check)."""
     listed = await tasks_repo.list_page_if_token_current(
-        session,
+        connection,
         owner_id=claims.user_id,
         token_version=claims.version,
         filters=filters,
@@ -84,10 +90,10 @@ async def list_tasks(
     return listed
 
 
-async def get_task(session: AsyncSession, claims: TokenClaims, task_id: uuid.UUID) -> TaskRow:
+async def get_task(connection: AsyncConnection, claims: TokenClaims, task_id: uuid.UUID) -> TaskRow:
     """The caller's task, read by the statement that checks their token."""
     task = await tasks_repo.get_if_token_current(
-        session, owner_id=claims.user_id, token_version=claims.version, task_id=task_id
+        connection, owner_id=claims.user_id, token_version=claims.version, task_id=task_id
     )
     if task is None:
         raise Unauthorized()
@@ -97,7 +103,7 @@ async def get_task(session: AsyncSession, claims: TokenClaims, task_id: uuid.UUI
 
 
 async def replace_task(
-    session: AsyncSession,
+    connection: AsyncConnection,
     claims: TokenClaims,
     task_id: uuid.UUID,
     data: TaskReplace,
@@ -112,11 +118,11 @@ async def replace_task(
         "description": sent.get("description"),
         "due_date": as_utc(sent.get("due_date"), field="due_date"),
     }
-    return await _update(session, claims, task_id, values, expected_versions)
+    return await _update(connection, claims, task_id, values, expected_versions)
 
 
 async def update_task(
-    session: AsyncSession,
+    connection: AsyncConnection,
     claims: TokenClaims,
     task_id: uuid.UUID,
     data: TaskUpdate,
@@ -126,36 +132,36 @@ async def update_task(
     values = data.model_dump()  # only the fields sent
     if "due_date" in values:
         values["due_date"] = as_utc(values["due_date"], field="due_date")
-    return await _update(session, claims, task_id, values, expected_versions)
+    return await _update(connection, claims, task_id, values, expected_versions)
 
 
 async def delete_task(
-    session: AsyncSession,
+    connection: AsyncConnection,
     claims: TokenClaims,
     task_id: uuid.UUID,
     *,
     expected_versions: frozenset[int] | None,
 ) -> None:
     deleted = await tasks_repo.delete_if_current(
-        session,
+        connection,
         owner_id=claims.user_id,
         token_version=claims.version,
         task_id=task_id,
         expected_versions=expected_versions,
     )
     if not deleted:
-        await _raise_why_unchanged(session, claims, task_id)
+        await _raise_why_unchanged(connection, claims, task_id)
 
 
 async def _update(
-    session: AsyncSession,
+    connection: AsyncConnection,
     claims: TokenClaims,
     task_id: uuid.UUID,
     values: dict[str, Any],
     expected_versions: frozenset[int] | None,
 ) -> TaskRow:
     task = await tasks_repo.update_if_current(
-        session,
+        connection,
         owner_id=claims.user_id,
         token_version=claims.version,
         task_id=task_id,
@@ -163,18 +169,18 @@ async def _update(
         values={**values, "updated_at": utcnow()},
     )
     if task is None:
-        await _raise_why_unchanged(session, claims, task_id)
+        await _raise_why_unchanged(connection, claims, task_id)
     assert task is not None
     return task
 
 
 async def _raise_why_unchanged(
-    session: AsyncSession, claims: TokenClaims, task_id: uuid.UUID
+    connection: AsyncConnection, claims: TokenClaims, task_id: uuid.UUID
 ) -> None:
     """Why a conditional write matched nothing: the token (401), the task (404) or its version
     (412)."""
-    await auth_service.caller_for_claims(session, claims)
-    current = await tasks_repo.get(session, owner_id=claims.user_id, task_id=task_id)
+    await auth_service.caller_for_claims(connection, claims)
+    current = await tasks_repo.get(connection, owner_id=claims.user_id, task_id=task_id)
     if current is None:
         raise NotFound(TASK_NOT_FOUND)
     raise PreconditionFailed(STALE_ETAG, etag=task_etag(current.version))

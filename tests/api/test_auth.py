@@ -88,9 +88,9 @@ def stored_hash(client: TestClient, user_id: str) -> str:
 
 def stored_task(client: TestClient, user_id: str, task_id: str) -> Any:
     async def read() -> Any:
-        async with client.app.state.database.session(write=False) as session:  # type: ignore[attr-defined]
+        async with client.app.state.database.connection(write=False) as connection:  # type: ignore[attr-defined]
             return await tasks_repo.get(
-                session, owner_id=uuid.UUID(user_id), task_id=uuid.UUID(task_id)
+                connection, owner_id=uuid.UUID(user_id), task_id=uuid.UUID(task_id)
             )
 
     return client.portal.call(read)  # type: ignore[union-attr]

@@ -74,9 +74,9 @@ def claim(client: TestClient, account: Account, key: str) -> None:
     database = app_of(client).state.database
 
     async def run() -> None:
-        async with database.session(write=True) as session:
+        async with database.connection(write=True) as connection:
             await idempotency.claim(
-                session,
+                connection,
                 user_id=uuid.UUID(account.id),
                 key=key,
                 fingerprint=idempotency.fingerprint(TaskCreate(title="x").model_dump_json()),

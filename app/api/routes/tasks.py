@@ -6,10 +6,10 @@ from starlette.responses import Response
 
 from app.api.deps import (
     AccessClaims,
+    ConnectionDep,
     IdempotencyKey,
     IfMatch,
     IfNoneMatch,
-    SessionDep,
     json_body,
     query_params,
 )
@@ -41,7 +41,7 @@ def _task_response(task: TaskRow, *, status: int = 200, location: bool = False) 
 @router.get("")
 async def list_tasks(
     claims: AccessClaims,
-    session: SessionDep,
+    connection: ConnectionDep,
     params: Annotated[
         api.ListTasksParametersQuery, Depends(query_params(api.ListTasksParametersQuery))
     ],
@@ -56,7 +56,7 @@ async def list_tasks(
     )
     sort = api.TaskSort(params.sort or api.TaskSort.created_at_desc)
     page = Page(params.page, params.per_page)
-    tasks, total = await tasks_service.list_tasks(session, claims, filters, sort, page)
+    tasks, total = await tasks_service.list_tasks(connection, claims, filters, sort, page)
     listed = {"tasks": tasks, "total": total, "page": page.number, "per_page": page.size}
     return model_response(api.TaskList.model_validate(listed, from_attributes=True))
 
@@ -64,19 +64,19 @@ async def list_tasks(
 @router.post("")
 async def create_task(
     claims: AccessClaims,
-    session: SessionDep,
+    connection: ConnectionDep,
     key: IdempotencyKey,
     data: Annotated[api.TaskCreate, Depends(json_body(api.TaskCreate))],
 ) -> Response:
     async def create() -> Response:
-        task = await tasks_service.create_task(session, claims, data)
+        task = await tasks_service.create_task(connection, claims, data)
         return _task_response(task, status=201, location=True)
 
     if key is not None:
         # A replay inserts nothing, so it would not check the token: check it first.
-        await auth_service.caller_for_claims(session, claims)
+        await auth_service.caller_for_claims(connection, claims)
     return await respond_once(
-        session,
+        connection,
         user_id=claims.user_id,
         key=key,
         canonical_request=data.model_dump_json(),
@@ -86,9 +86,9 @@ async def create_task(
 
 @router.get("/{task_id}")
 async def get_task(
-    claims: AccessClaims, session: SessionDep, task_id: uuid.UUID, if_none_match: IfNoneMatch
+    claims: AccessClaims, connection: ConnectionDep, task_id: uuid.UUID, if_none_match: IfNoneMatch
 ) -> Response:
-    task = await tasks_service.get_task(session, claims, task_id)
+    task = await tasks_service.get_task(connection, claims, task_id)
     if none_match(if_none_match, task):
         return Response(status_code=304, headers={"ETag": task_etag(task.version)})
     return _task_response(task)
@@ -97,13 +97,13 @@ async def get_task(
 @router.put("/{task_id}")
 async def replace_task(
     claims: AccessClaims,
-    session: SessionDep,
+    connection: ConnectionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskReplace, Depends(json_body(api.TaskReplace))],
 ) -> Response:
     task = await tasks_service.replace_task(
-        session, claims, task_id, data, expected_versions=versions_for_if_match(if_match)
+        connection, claims, task_id, data, expected_versions=versions_for_if_match(if_match)
     )
     return _task_response(task)
 
@@ -111,22 +111,22 @@ async def replace_task(
 @router.patch("/{task_id}")
 async def update_task(
     claims: AccessClaims,
-    session: SessionDep,
+    connection: ConnectionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskUpdate, Depends(json_body(api.TaskUpdate))],
 ) -> Response:
     task = await tasks_service.update_task(
-        session, claims, task_id, data, expected_versions=versions_for_if_match(if_match)
+        connection, claims, task_id, data, expected_versions=versions_for_if_match(if_match)
     )
     return _task_response(task)
 
 
 @router.delete("/{task_id}")
 async def delete_task(
-    claims: AccessClaims, session: SessionDep, task_id: uuid.UUID, if_match: IfMatch
+    claims: AccessClaims, connection: ConnectionDep, task_id: uuid.UUID, if_match: IfMatch
 ) -> Response:
     await tasks_service.delete_task(
-        session, claims, task_id, expected_versions=versions_for_if_match(if_match)
+        connection, claims, task_id, expected_versions=versions_for_if_match(if_match)
     )
     return no_content()
