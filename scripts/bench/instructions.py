@@ -28,7 +28,10 @@ from pathlib import Path
 
 from scripts.servers import ROOT
 
-KINDS = ("ping", "trivial_bare", "trivial", "get", "list", "create", "patch")
+KINDS = (
+    "ping", "trivial_bare", "trivial", "authenticated", "one_more_dependency",
+    "get", "list", "create", "patch",
+)  # fmt: skip
 WARM_UP = 100
 _COLLECTED = re.compile(rb"Collected : (\d+)")
 

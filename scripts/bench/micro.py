@@ -136,24 +136,37 @@ async def run(number: int, repeat: int) -> list[Measure]:
             async with database.session(write=False) as session:
                 await session.connection()
 
+        async def connection_only() -> None:
+            async with database.connection(write=False) as connection:
+                await connection.begin()
+
         async def caller_check() -> None:
-            async with database.session(write=False) as session:
-                await users_repo.current_role(session, user_id, claims.version)
+            async with database.connection(write=False) as connection:
+                await users_repo.current_role(connection, user_id, claims.version)
 
         async def orm_user() -> None:
             async with database.session(write=False) as session:
                 await session.get(User, user_id)
 
         async def checked_task() -> None:
+            async with database.connection(write=False) as connection:
+                await tasks_repo.get_if_token_current(
+                    connection, owner_id=user_id, token_version=claims.version, task_id=task_id
+                )
+
+        async def checked_task_in_session() -> None:
             async with database.session(write=False) as session:
                 await tasks_repo.get_if_token_current(
-                    session, owner_id=user_id, token_version=claims.version, task_id=task_id
+                    await session.connection(),
+                    owner_id=user_id,
+                    token_version=claims.version,
+                    task_id=task_id,
                 )
 
         async def check_then_task() -> None:
-            async with database.session(write=False) as session:
-                await users_repo.current_role(session, user_id, claims.version)
-                await tasks_repo.get(session, owner_id=user_id, task_id=task_id)
+            async with database.connection(write=False) as connection:
+                await users_repo.current_role(connection, user_id, claims.version)
+                await tasks_repo.get(connection, owner_id=user_id, task_id=task_id)
 
         orm_query = select(Task).where(col(Task.id) == task_id, col(Task.user_id) == user_id)
 
@@ -163,18 +176,22 @@ async def run(number: int, repeat: int) -> list[Measure]:
 
         await measure("db: a read transaction alone (BEGIN, COMMIT, session)", transaction_only)
         await measure(
+            "db: a read transaction alone (BEGIN, COMMIT, connection)", connection_only, "tasks"
+        )
+        await measure(
             "db: caller check (one Core SELECT of the role)", caller_check, "the other endpoints"
         )
         await measure("db: the same as an ORM session.get(User)", orm_user, "before")
         await measure(
             "db: token check and task lookup in one statement", checked_task, "GET /tasks/{id}"
         )
-        await measure("db: caller check, then the task lookup", check_then_task, "before")
-        await measure("db: the task lookup alone as an ORM select(Task)", orm_task, "before that")
+        await measure("db: the same in an ORM session", checked_task_in_session, "before")
+        await measure("db: caller check, then the task lookup", check_then_task, "before that")
+        await measure("db: the task lookup alone as an ORM select(Task)", orm_task, "at first")
 
         # -- serialisation -------------------------------------------------------------------
-        async with database.session(write=False) as session:
-            row = await tasks_repo.get(session, owner_id=user_id, task_id=task_id)
+        async with database.connection(write=False) as connection:
+            row = await tasks_repo.get(connection, owner_id=user_id, task_id=task_id)
         assert row is not None
 
         async def respond() -> None:
