@@ -10,11 +10,11 @@ the loop and tries again, for up to SQLITE_BUSY_TIMEOUT_MS, and then answers 503
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from itertools import chain, repeat
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import AdaptedConnection
@@ -150,6 +150,14 @@ def create_sync_engine(settings: Settings) -> Engine:
     return engine
 
 
+class _UnitOfWork(Protocol):
+    async def commit(self) -> None: ...
+    async def rollback(self) -> None: ...
+
+
+_U = TypeVar("_U", bound=_UnitOfWork)
+
+
 class Database:
     """The engine and the units of work a request can open: an ORM session (account endpoints,
     which work on `User` objects) or a Core connection (the task endpoints, whose statements are
@@ -177,49 +185,43 @@ class Database:
         """Whether a write transaction of this process holds, or waits for, the SQLite lock."""
         return self._write_queue is not None and self._write_queue.locked()
 
+    def session(self, *, write: bool) -> AbstractAsyncContextManager[AsyncSession]:
+        """An ORM session (several transactions, for a caller that commits midway)."""
+        return self._unit_of_work(lambda bind: self._sessions(bind=bind), write=write)
+
+    def connection(self, *, write: bool) -> AbstractAsyncContextManager[AsyncConnection]:
+        """A Core connection (several transactions, for a caller that commits midway)."""
+        return self._unit_of_work(AsyncEngine.connect, write=write)
+
     @asynccontextmanager
-    async def _bind(self, *, write: bool) -> AsyncIterator[AsyncEngine]:
-        """The engine to run a transaction on. A SQLite writer first takes its turn in this
+    async def _unit_of_work(
+        self, open_unit: Callable[[AsyncEngine], AbstractAsyncContextManager[_U]], *, write: bool
+    ) -> AsyncIterator[_U]:
+        """`open_unit` on the engine for reading or for writing: committed when the caller
+        finishes, rolled back if it raises. A SQLite writer first takes its turn in this
         process's queue, and then waits for other processes, at most SQLITE_BUSY_TIMEOUT_MS in
         all, each time it begins a transaction (see `on_begin`)."""
-        if not write:
-            yield self.engine
-            return
-        if self._write_queue is None:
-            yield self._writer_engine
-            return
-        deadline = asyncio.get_running_loop().time() + self._lock_timeout_s
+        queue = self._write_queue if write else None
+        bind = self._writer_engine if write else self.engine
+        if queue is not None:
+            deadline = asyncio.get_running_loop().time() + self._lock_timeout_s
+            try:
+                async with asyncio.timeout_at(deadline):
+                    await queue.acquire()
+            except TimeoutError:
+                raise _busy() from None
+            bind = bind.execution_options(**{LOCK_DEADLINE_OPTION: deadline})
         try:
-            async with asyncio.timeout_at(deadline):
-                await self._write_queue.acquire()
-        except TimeoutError:
-            raise _busy() from None
-        try:
-            yield self._writer_engine.execution_options(**{LOCK_DEADLINE_OPTION: deadline})
+            async with open_unit(bind) as unit:
+                try:
+                    yield unit
+                except BaseException:
+                    await unit.rollback()
+                    raise
+                await unit.commit()
         finally:
-            self._write_queue.release()
-
-    @asynccontextmanager
-    async def session(self, *, write: bool) -> AsyncIterator[AsyncSession]:
-        """An ORM session (several transactions, for a caller that commits midway)."""
-        async with self._bind(write=write) as bind, self._sessions(bind=bind) as session:
-            try:
-                yield session
-            except BaseException:
-                await session.rollback()
-                raise
-            await session.commit()
-
-    @asynccontextmanager
-    async def connection(self, *, write: bool) -> AsyncIterator[AsyncConnection]:
-        """A Core connection (several transactions, for a caller that commits midway)."""
-        async with self._bind(write=write) as bind, bind.connect() as connection:
-            try:
-                yield connection
-            except BaseException:
-                await connection.rollback()
-                raise
-            await connection.commit()
+            if queue is not None:
+                queue.release()
 
     async def ping(self) -> bool:
         """Whether the database answers a query."""
