@@ -7,6 +7,7 @@ rows written by hand.
 
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar, cast
@@ -15,8 +16,10 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from app.core.config import Settings
+from app.core.db import Database
 from app.domain.models import Task, User
 from app.main import create_app
 from app.services import users as users_service
@@ -73,6 +76,27 @@ def run_on_app(client: TestClient, function: Callable[[], Awaitable[T]]) -> T:
     """Run `function` on the app's event loop (its engine and sessions live there)."""
     assert client.portal is not None, "the client must be started (used as a context manager)"
     return client.portal.call(function)
+
+
+# Databases that refuse every connection: a file in a directory that does not exist, and a port
+# nothing listens on.
+UNREACHABLE_DATABASE_URLS = [
+    "sqlite+inline:////nonexistent-dir/taskapi/db.sqlite",
+    "postgresql+psycopg://postgres@127.0.0.1:1/test",
+]
+
+
+@contextmanager
+def database_replaced(client: TestClient, url: str) -> Iterator[None]:
+    """Point the running app at the database at `url` (no pool, no migrations) for a while."""
+    state = app_of(client).state
+    working = state.database
+    state.database = Database(create_async_engine(url))
+    try:
+        yield
+    finally:
+        run_on_app(client, state.database.dispose)
+        state.database = working
 
 
 @pytest.fixture(autouse=True)

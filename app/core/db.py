@@ -6,9 +6,14 @@ front instead of failing (or losing an update) when it upgrades a stale read sna
 runs SQLite inline on the event loop (app.core.sqlite_inline), so its connections never wait
 inside SQLite (`busy_timeout=0`): a writer that finds the lock taken by another process sleeps on
 the loop and tries again, for up to SQLITE_BUSY_TIMEOUT_MS, and then answers 503.
+
+A database that cannot serve a request (unreachable, too slow for its statement timeout, its pool
+exhausted, or a SQLite file another process holds locked) is the contract's 503 as well, never a
+500: every unit of work turns those errors into `ServiceUnavailable` (see `_unavailable`).
 """
 
 import asyncio
+import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
@@ -18,6 +23,8 @@ from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import AdaptedConnection
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
     AsyncEngine,
@@ -30,11 +37,16 @@ from app.core import sqlite_inline  # noqa: F401  (registers the sqlite+inline d
 from app.core.config import Settings
 from app.domain.errors import ServiceUnavailable
 
+logger = logging.getLogger(__name__)
+
 WRITE_OPTION = "taskapi_write"
 # Event-loop time by which a write transaction must have SQLite's write lock (see on_begin).
 LOCK_DEADLINE_OPTION = "taskapi_lock_deadline"
 # Waits between attempts at SQLite's write lock: short at first, as transactions are short.
 LOCK_RETRY_DELAYS_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
+# PostgreSQL errors of a statement that waited or conflicted: statement timeout, lock not
+# available, serialization failure, deadlock.
+CONTENTION_SQLSTATES = frozenset({"57014", "55P03", "40001", "40P01"})
 
 
 def _lower(value: str | None) -> str | None:
@@ -109,6 +121,22 @@ def _is_busy(error: sqlite3.OperationalError) -> bool:
 
 def _busy() -> ServiceUnavailable:
     return ServiceUnavailable("The database is busy; try again shortly.", retry_after=1)
+
+
+def _unavailable(error: OperationalError | PoolTimeout) -> ServiceUnavailable:
+    """The 503 for a database that could not serve a statement. OperationalError is the DB-API's
+    class for failures outside the statement's control: a refused or lost connection, a
+    statement timeout, a deadlock, a SQLite file locked by another process. Contention is
+    "busy" (retry soon); anything else "unavailable"."""
+    driver_error = getattr(error, "orig", None)
+    logger.warning("the database could not serve a request: %s", driver_error or error)
+    if isinstance(driver_error, sqlite3.OperationalError):
+        contended = _is_busy(driver_error)
+    else:
+        contended = getattr(driver_error, "sqlstate", None) in CONTENTION_SQLSTATES
+    if contended:
+        return _busy()
+    return ServiceUnavailable("The database is unavailable; try again shortly.", retry_after=5)
 
 
 def _configure_postgresql(engine: Engine, statement_timeout_ms: int) -> None:
@@ -200,7 +228,10 @@ class Database:
         """`open_unit` on the engine for reading or for writing: committed when the caller
         finishes, rolled back if it raises. A SQLite writer first takes its turn in this
         process's queue, and then waits for other processes, at most SQLITE_BUSY_TIMEOUT_MS in
-        all, each time it begins a transaction (see `on_begin`)."""
+        all, each time it begins a transaction (see `on_begin`).
+
+        A database that fails to serve is a 503, except when a writing commit fails: whether
+        that commit happened is unknown, and a 503 promises that nothing changed."""
         queue = self._write_queue if write else None
         bind = self._writer_engine if write else self.engine
         if queue is not None:
@@ -211,6 +242,7 @@ class Database:
             except TimeoutError:
                 raise _busy() from None
             bind = bind.execution_options(**{LOCK_DEADLINE_OPTION: deadline})
+        committing = False
         try:
             async with open_unit(bind) as unit:
                 try:
@@ -218,7 +250,12 @@ class Database:
                 except BaseException:
                     await unit.rollback()
                     raise
+                committing = write
                 await unit.commit()
+        except (OperationalError, PoolTimeout) as exc:
+            if committing:
+                raise
+            raise _unavailable(exc) from exc
         finally:
             if queue is not None:
                 queue.release()

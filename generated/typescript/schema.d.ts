@@ -1005,9 +1005,10 @@ export interface components {
             };
         };
         /**
-         * @description The service cannot serve requests now: the database is unreachable, or (SQLite) another
-         *     process held the write lock for longer than the server waits for it. A request that got
-         *     this answer changed nothing; retry it after `Retry-After` seconds.
+         * @description The service cannot serve requests now: the database is unreachable or did not answer in
+         *     time, or (SQLite) another process held the database locked for longer than the server
+         *     waits for it. A request that got this answer changed nothing; retry it after
+         *     `Retry-After` seconds.
          */
         ServiceUnavailable: {
             headers: {
