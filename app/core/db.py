@@ -15,7 +15,7 @@ exhausted, or a SQLite file another process holds locked) is the contract's 503 
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from itertools import chain, repeat
@@ -33,8 +33,9 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from app.core import sqlite_inline  # noqa: F401  (registers the sqlite+inline dialect)
 from app.core.config import Settings
+from app.core.sqlite_inline import SQLiteDialect_inline  # registers the sqlite+inline dialect
+from app.core.sqlite_reads import Query, SQLiteReads
 from app.domain.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -53,23 +54,28 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else value
 
 
+def _prepare_sqlite_connection(dbapi_connection: Any, busy_timeout_ms: int) -> None:
+    """Set up a new SQLite connection (sqlite3's, or the inline dialect's adapter of it)."""
+    # Transactions begin when we say so: SQLAlchemy's (see "begin" below), or the reads' own.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    mode = cursor.fetchone()[0]
+    if mode not in ("wal", "memory"):  # readers would wait for writers
+        raise RuntimeError(f"SQLite refused WAL mode (journal_mode={mode})")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+    # SQLite's lower() folds only A-Z; searches are case-insensitive for every script, as they
+    # are on PostgreSQL.
+    dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+
+
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
-        # Let SQLAlchemy, not the driver, decide when transactions begin (see "begin" below).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        mode = cursor.fetchone()[0]
-        if mode not in ("wal", "memory"):  # readers would wait for writers
-            raise RuntimeError(f"SQLite refused WAL mode (journal_mode={mode})")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.close()
-        # SQLite's lower() folds only A-Z; searches are case-insensitive for every script, as
-        # they are on PostgreSQL.
-        dbapi_connection.create_function("lower", 1, _lower, deterministic=True)
+        _prepare_sqlite_connection(dbapi_connection, busy_timeout_ms)
 
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
@@ -123,12 +129,14 @@ def _busy() -> ServiceUnavailable:
     return ServiceUnavailable("The database is busy; try again shortly.", retry_after=1)
 
 
-def _unavailable(error: OperationalError | PoolTimeout) -> ServiceUnavailable:
+def _unavailable(
+    error: OperationalError | PoolTimeout | sqlite3.OperationalError,
+) -> ServiceUnavailable:
     """The 503 for a database that could not serve a statement. OperationalError is the DB-API's
     class for failures outside the statement's control: a refused or lost connection, a
     statement timeout, a deadlock, a SQLite file locked by another process. Contention is
     "busy" (retry soon); anything else "unavailable"."""
-    driver_error = getattr(error, "orig", None)
+    driver_error = error.orig if isinstance(error, OperationalError) else error
     logger.warning("the database could not serve a request: %s", driver_error or error)
     if isinstance(driver_error, sqlite3.OperationalError):
         contended = _is_busy(driver_error)
@@ -190,7 +198,8 @@ class Database:
     """The engine and the units of work a request can open: an ORM session (account endpoints,
     which work on `User` objects) or a Core connection (the task endpoints, whose statements are
     Core already and which skip the session's bookkeeping, ~12 % of a cached read). Either is
-    one transaction: committed when the caller finishes, rolled back if it raises.
+    one transaction: committed when the caller finishes, rolled back if it raises. Requests
+    that only read, in one or two statements, use `read` instead.
 
     On SQLite, writing transactions of this process also queue on an asyncio lock, first come,
     first served, so that they meet other processes' writers at the file lock one at a time."""
@@ -201,6 +210,16 @@ class Database:
         self._lock_timeout_s = lock_timeout_s
         self._writer_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._sessions = async_sessionmaker(class_=AsyncSession, expire_on_commit=False)
+        self._reads = (
+            SQLiteReads(
+                str(engine.url.database),
+                engine.dialect,
+                # busy_timeout=0: a read never waits inside SQLite (see the module docstring).
+                configure=partial(_prepare_sqlite_connection, busy_timeout_ms=0),
+            )
+            if engine.dialect.name == "sqlite" and SQLiteDialect_inline._is_url_file_db(engine.url)
+            else None
+        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
@@ -260,6 +279,19 @@ class Database:
             if queue is not None:
                 queue.release()
 
+    async def read(self, queries: Sequence[Query]) -> list[list[Any]]:
+        """The rows of each SELECT of `queries`, read in one snapshot and no request
+        transaction; each row has an attribute per column. On a SQLite file they run on the
+        reads' own connection (app.core.sqlite_reads), elsewhere in a unit of work. A database
+        that fails to serve is a 503, as in a unit of work."""
+        if self._reads is not None:
+            try:
+                return self._reads.read(queries)
+            except sqlite3.OperationalError as exc:
+                raise _unavailable(exc) from exc
+        async with self.connection(write=False) as connection:
+            return [list(await connection.execute(query, values)) for query, values in queries]
+
     async def ping(self) -> bool:
         """Whether the database answers a query."""
         try:
@@ -270,4 +302,6 @@ class Database:
         return True
 
     async def dispose(self) -> None:
+        if self._reads is not None:
+            self._reads.close()
         await self.engine.dispose()

@@ -1,9 +1,11 @@
 """Every query on the `task` table. Each one is scoped to the owner in its WHERE clause, so a
 forgotten check elsewhere cannot leak another user's task.
 
-The queries are SQLAlchemy Core on the request's connection and return rows, not ORM objects:
-a task is read, validated into the response model and sent, and the ORM's identity map, object
-loading and unit of work would cost more than the statements (a list of 20 pays it 20 times).
+The queries are SQLAlchemy Core and return rows, not ORM objects: a task is read, validated into
+the response model and sent, and the ORM's identity map, object loading and unit of work would
+cost more than the statements (a list of 20 pays it 20 times). Writes run on the request's
+connection (its transaction); the reads of GET /tasks/{id} and of the list, which are all their
+request does, run through `Database.read`.
 """
 
 import uuid
@@ -12,16 +14,18 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Row, and_, bindparam, case, delete, exists, func, insert, select, update
+from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.db import Database
 from app.domain.models import Task, User
 from app.repositories.pagination import Page
 from app.repositories.users import contains_pattern, is_current, lower_like
 from generated.models import TaskPriority, TaskSort, TaskStatus
 
-# A task as stored: attribute access by column name (`row.title`, `row.version`).
-TaskRow = Row[Any]
+# A task as stored, an attribute per column (`row.title`, `row.version`): SQLAlchemy's Row, or
+# a row of `Database.read`.
+TaskRow = Any
 
 _TASK = Task.metadata.tables["task"]
 _USER = User.metadata.tables["user"]
@@ -92,13 +96,14 @@ async def get(
 
 
 async def get_if_token_current(
-    connection: AsyncConnection, *, owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID
+    database: Database, *, owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID
 ) -> TaskRow | None:
     """`get` and the caller check in one statement: None when `token_version` is no longer the
     owner's (or they were deactivated); a row of NULLs (`id` None) when they have no such
     task."""
     params = {"task_id": task_id, "owner_id": owner_id, "token_version": token_version}
-    return (await connection.execute(_CALLERS_TASK, params)).first()
+    [rows] = await database.read([(_CALLERS_TASK, params)])
+    return rows[0] if rows else None
 
 
 # INSERT ... SELECT from the owner's user row: nothing is inserted unless their token is current.
@@ -151,7 +156,7 @@ def _list_statements(filters: frozenset[str], sort: TaskSort) -> tuple[Any, Any]
 
 
 async def list_page_if_token_current(
-    connection: AsyncConnection,
+    database: Database,
     *,
     owner_id: uuid.UUID,
     token_version: int,
@@ -159,8 +164,9 @@ async def list_page_if_token_current(
     sort: TaskSort,
     page: Page,
 ) -> tuple[list[TaskRow], int] | None:
-    """A page of the owner's tasks and how many match in all; the first statement checks their
-    token too, so None means `token_version` is no longer current (or they were deactivated)."""
+    """A page of the owner's tasks and how many match in all, read in one snapshot; the count
+    checks their token too, so None means `token_version` is no longer current (or they were
+    deactivated)."""
     values = {
         "status": filters.status,
         "priority": filters.priority,
@@ -171,12 +177,11 @@ async def list_page_if_token_current(
     given = {name: value for name, value in values.items() if value is not None}
     total_statement, page_statement = _list_statements(frozenset(given), sort)
     params = {**given, "owner_id": owner_id, "token_version": token_version}
-    total = (await connection.execute(total_statement, params)).scalar_one_or_none()
-    if total is None:
+    page_params = {**params, "offset": page.offset, "limit": page.size}
+    totals, rows = await database.read([(total_statement, params), (page_statement, page_params)])
+    if not totals:
         return None
-    params |= {"offset": page.offset, "limit": page.size}
-    rows = await connection.execute(page_statement, params)
-    return list(rows.all()), int(total)
+    return rows, int(totals[0][0])
 
 
 async def update_if_current(

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from app.core.db import Database
 from app.core.security import TokenClaims
 from app.domain.errors import NotFound, PreconditionFailed, Unauthorized, UnprocessableContent
 from app.domain.models import task_etag
@@ -69,7 +70,7 @@ async def create_task(
 
 
 async def list_tasks(
-    connection: AsyncConnection,
+    database: Database,
     claims: TokenClaims,
     filters: TaskFilters,
     sort: TaskSort,
@@ -78,7 +79,7 @@ async def list_tasks(
     """A page of the caller's tasks and their total. The caller's token is checked by the first
     statement (one statement fewer than a separate check)."""
     listed = await tasks_repo.list_page_if_token_current(
-        connection,
+        database,
         owner_id=claims.user_id,
         token_version=claims.version,
         filters=filters,
@@ -90,10 +91,10 @@ async def list_tasks(
     return listed
 
 
-async def get_task(connection: AsyncConnection, claims: TokenClaims, task_id: uuid.UUID) -> TaskRow:
+async def get_task(database: Database, claims: TokenClaims, task_id: uuid.UUID) -> TaskRow:
     """The caller's task, read by the statement that checks their token."""
     task = await tasks_repo.get_if_token_current(
-        connection, owner_id=claims.user_id, token_version=claims.version, task_id=task_id
+        database, owner_id=claims.user_id, token_version=claims.version, task_id=task_id
     )
     if task is None:
         raise Unauthorized()

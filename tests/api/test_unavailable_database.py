@@ -87,8 +87,8 @@ def test_an_unreachable_database_is_a_503_on_every_kind_of_endpoint(
 @contextmanager
 def sqlite_file_held(client: TestClient, path: Path) -> Iterator[None]:
     """Another process holds the file in exclusive locking mode, as a backup or a VACUUM can.
-    The app's pooled connections are closed first: while one is open, the lock can't be taken."""
-    run_on_app(client, app_of(client).state.database.engine.dispose)
+    The app's connections are closed first: while one is open, the lock can't be taken."""
+    run_on_app(client, app_of(client).state.database.dispose)
     other = sqlite3.connect(path, isolation_level=None)
     try:
         other.execute("PRAGMA locking_mode=EXCLUSIVE")
@@ -132,6 +132,7 @@ def test_a_database_another_connection_holds_is_a_503_busy_until_it_lets_go(
     with TestClient(create_app(settings), raise_server_exceptions=False) as client:
         account = register(client)
         task = create_task(client, account)
+        assert_untouched(client, account, task)  # the reads have a connection open, too
         with hold(client):
             responses = [
                 client.request(method, path, **kwargs)

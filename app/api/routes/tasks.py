@@ -7,6 +7,7 @@ from starlette.responses import Response
 from app.api.deps import (
     AccessClaims,
     ConnectionDep,
+    DatabaseDep,
     IdempotencyKey,
     IfMatch,
     IfNoneMatch,
@@ -41,7 +42,7 @@ def _task_response(task: TaskRow, *, status: int = 200, location: bool = False) 
 @router.get("")
 async def list_tasks(
     claims: AccessClaims,
-    connection: ConnectionDep,
+    database: DatabaseDep,
     params: Annotated[
         api.ListTasksParametersQuery, Depends(query_params(api.ListTasksParametersQuery))
     ],
@@ -56,7 +57,7 @@ async def list_tasks(
     )
     sort = api.TaskSort(params.sort or api.TaskSort.created_at_desc)
     page = Page(params.page, params.per_page)
-    tasks, total = await tasks_service.list_tasks(connection, claims, filters, sort, page)
+    tasks, total = await tasks_service.list_tasks(database, claims, filters, sort, page)
     listed = {"tasks": tasks, "total": total, "page": page.number, "per_page": page.size}
     return model_response(api.TaskList.model_validate(listed, from_attributes=True))
 
@@ -86,9 +87,9 @@ async def create_task(
 
 @router.get("/{task_id}")
 async def get_task(
-    claims: AccessClaims, connection: ConnectionDep, task_id: uuid.UUID, if_none_match: IfNoneMatch
+    claims: AccessClaims, database: DatabaseDep, task_id: uuid.UUID, if_none_match: IfNoneMatch
 ) -> Response:
-    task = await tasks_service.get_task(connection, claims, task_id)
+    task = await tasks_service.get_task(database, claims, task_id)
     if none_match(if_none_match, task):
         return Response(status_code=304, headers={"ETag": task_etag(task.version)})
     return _task_response(task)
