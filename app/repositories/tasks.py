@@ -49,16 +49,19 @@ class TaskFilters:
     search: str | None = None
 
 
-def _owned_by_current_token(
-    owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID
-) -> tuple[Any, ...]:
+def _conditional_write_conditions(conditional: bool) -> list[Any]:
     """The task is the owner's, and `token_version` is still their token version (and they are
-    active): a write checks the caller's token in its own statement."""
-    return (
-        _TASK.c.id == task_id,
+    active): a write checks the caller's token in its own statement. `conditional`: the task
+    still has one of `expected_versions` (If-Match)."""
+    owner_id: Any = bindparam("owner_id")
+    conditions = [
+        _TASK.c.id == bindparam("task_id"),
         _TASK.c.user_id == owner_id,
-        exists().where(*is_current(owner_id, token_version)),
-    )
+        exists().where(*is_current(owner_id, bindparam("token_version"))),
+    ]
+    if conditional:
+        conditions.append(_TASK.c.version.in_(bindparam("expected_versions", expanding=True)))
+    return conditions
 
 
 def _order_by(sort: TaskSort) -> list[Any]:
@@ -184,6 +187,42 @@ async def list_page_if_token_current(
     return rows, int(totals[0][0])
 
 
+@cache  # at most 2**5 sets of columns x 2; SQLAlchemy then reuses their compiled forms
+def _update_statement(columns: frozenset[str], conditional: bool) -> Any:
+    """UPDATE of `columns` (each from the bind parameter `set_<column>`), bumping the version."""
+    new_values: dict[Any, Any] = {
+        _TASK.c[name]: bindparam(f"set_{name}", type_=_TASK.c[name].type) for name in columns
+    }
+    new_values[_TASK.c.version] = _TASK.c.version + 1
+    return (
+        update(_TASK)
+        .where(*_conditional_write_conditions(conditional))
+        .values(new_values)
+        .returning(*_TASK.c)
+    )
+
+
+@cache
+def _delete_statement(conditional: bool) -> Any:
+    return delete(_TASK).where(*_conditional_write_conditions(conditional))
+
+
+def _conditional_write_params(
+    owner_id: uuid.UUID,
+    token_version: int,
+    task_id: uuid.UUID,
+    expected_versions: frozenset[int] | None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {
+        "owner_id": owner_id,
+        "token_version": token_version,
+        "task_id": task_id,
+    }
+    if expected_versions is not None:
+        params["expected_versions"] = sorted(expected_versions)
+    return params
+
+
 async def update_if_current(
     connection: AsyncConnection,
     *,
@@ -199,16 +238,10 @@ async def update_if_current(
     several writers holding the same ETag exactly one succeeds. None when nothing matched, or
     when `token_version` is no longer the owner's.
     """
-    conditions = list(_owned_by_current_token(owner_id, token_version, task_id))
-    if expected_versions is not None:
-        conditions.append(_TASK.c.version.in_(expected_versions))
-    statement = (
-        update(_TASK)
-        .where(*conditions)
-        .values(**values, version=_TASK.c.version + 1)
-        .returning(*_TASK.c)
-    )
-    return (await connection.execute(statement)).first()
+    statement = _update_statement(frozenset(values), expected_versions is not None)
+    params = _conditional_write_params(owner_id, token_version, task_id, expected_versions)
+    params |= {f"set_{name}": value for name, value in values.items()}
+    return (await connection.execute(statement, params)).first()
 
 
 async def delete_if_current(
@@ -220,8 +253,7 @@ async def delete_if_current(
     expected_versions: frozenset[int] | None,
 ) -> bool:
     """Delete the task as `update_if_current` updates it; whether it was deleted."""
-    conditions = list(_owned_by_current_token(owner_id, token_version, task_id))
-    if expected_versions is not None:
-        conditions.append(_TASK.c.version.in_(expected_versions))
-    result = await connection.execute(delete(_TASK).where(*conditions))
+    statement = _delete_statement(expected_versions is not None)
+    params = _conditional_write_params(owner_id, token_version, task_id, expected_versions)
+    result = await connection.execute(statement, params)
     return bool(result.rowcount)
