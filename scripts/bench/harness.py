@@ -18,7 +18,7 @@ the server's threads would lose the second CPU and other people's load lands on 
 
 Options (environment variables, or the flags of `python -m scripts.bench --help`):
   BENCH_DURATION=5  BENCH_ROUNDS=3  BENCH_CONNECTIONS=32  BENCH_WARMUP=2  BENCH_WORKERS=1,2,4
-  BENCH_SCALE_ROUNDS=1  BENCH_TASKS=300  BENCH_ENDPOINTS=get,list,create,patch,login
+  BENCH_SCALE_ROUNDS=1  BENCH_TASKS=300  BENCH_ENDPOINTS=floor,get,list,create,patch,login
   BENCH_LOADGEN=auto|wrk|python  BENCH_WRK_THREADS=1  BENCH_PIN=auto|0|1  BENCH_RATE_LIMITS=0|1
   BENCH_OUTPUT=reports/bench.json  BENCH_MAX_SECONDS=1800  DATABASE_URL=postgresql+psycopg://...
   BENCH_APP=app.main:app (any ASGI app path that serves the same API)
@@ -60,6 +60,7 @@ from . import seed as seeding
 from .loadgen import Load, LoadGenerator, Result, choose
 from .report import (
     ENDPOINTS,
+    GET,
     PING,
     TAIL_FACTOR,
     Endpoint,
@@ -158,6 +159,9 @@ def load_for(key: str, app: Server, fixture: seeding.Fixture) -> Load:
     reader, writer = fixture.reader, fixture.writer
     if key == "ping":
         return Load("GET", ("/ping",))
+    if key == "floor":
+        paths = tuple(f"/floor/{i}" for i in fixture.read_task_ids)
+        return Load("GET", paths, token=reader.access_token)
     if key == "get":
         paths = tuple(f"{API}/tasks/{i}" for i in fixture.read_task_ids)
         return Load("GET", paths, token=reader.access_token)
@@ -241,8 +245,10 @@ class Bench:
 
     @contextmanager
     def servers(
-        self, database_url: str, workers: int, cpus: frozenset[int] | None
-    ) -> Iterator[tuple[Server, Server]]:
+        self, database_url: str, workers: int, cpus: frozenset[int] | None, *, floor: bool = False
+    ) -> Iterator[tuple[Server, Server, Server | None]]:
+        """The task API and the bare /ping app; with `floor`, also scripts/bench/floor_app.py
+        (started after the task API, which has migrated the database by then)."""
         env = app_environment(database_url, self.secret_key, rate_limits=self.options.rate_limits)
         with ExitStack() as stack:
             app = stack.enter_context(
@@ -257,7 +263,15 @@ class Bench:
                     env=env, cwd=self.scratch, health_path="/ping", cpus=cpus,
                 )
             )  # fmt: skip
-            yield app, ping
+            floor_app = None
+            if floor:
+                floor_app = stack.enter_context(
+                    running_server(
+                        "floor app", "scripts.bench.floor_app:app", workers=workers, env=env,
+                        cwd=self.scratch, health_path=f"{API}/health", cpus=cpus,
+                    )
+                )  # fmt: skip
+            yield app, ping, floor_app
 
     # -- loads -------------------------------------------------------------------------------
 
@@ -299,19 +313,21 @@ class Bench:
     def backend(self, name: str, database_url: str) -> dict[str, Any]:
         o = self.options
         out: dict[str, Any] = {"database": name}
-        with self.servers(database_url, 1, self.server_cpus) as (app, ping):
+        floor = "floor" in o.endpoints
+        with self.servers(database_url, 1, self.server_cpus, floor=floor) as (app, ping, floor_app):
             self.progress.say(f"{name}: servers up (1 worker each); seeding through the API")
             fixture = seeding.seed(
                 app.url, read_tasks=o.tasks, patch_tasks=max(64, 2 * o.connections)
             )
-            both = [app, ping]
+            every = [s for s in (app, ping, floor_app) if s is not None]
             pinned = self.load_cpus
+            by_key = {"ping": ping, "floor": floor_app}
 
             def run(key: str, seconds: int) -> Result:
-                server = ping if key == "ping" else app
+                server = by_key.get(key) or app
                 if key == "login":  # the first logins finish only after seconds of hashing
                     seconds = max(seconds, LOGIN_MIN_SECONDS)
-                return self.drive(server, load_for(key, app, fixture), seconds, both, pinned)
+                return self.drive(server, load_for(key, app, fixture), seconds, every, pinned)
 
             if o.warmup:
                 self.progress.say(f"{name}: warm-up, {o.warmup} s per endpoint")
@@ -342,7 +358,7 @@ class Bench:
         rows = []
         for workers in o.workers:
             row = ScalingRow(workers)
-            with self.servers(database_url, workers, None) as (app, ping):
+            with self.servers(database_url, workers, None) as (app, ping, _):
                 seeding.refresh_tokens(app.url, fixture)
                 self.progress.say(f"{name}: {workers} worker(s) each, not pinned")
 
@@ -358,7 +374,7 @@ class Bench:
                     pair = Pair(ping=run("ping", o.duration), endpoint=run("get", o.duration))
                     row.pairs.append(pair)
                     label = f"{name} {workers} worker(s), round {number}/{o.scale_rounds}"
-                    self._report_pair(label, ENDPOINTS[0], pair)
+                    self._report_pair(label, GET, pair)
             rows.append(row)
         return rows
 

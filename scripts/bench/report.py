@@ -31,8 +31,14 @@ LOGIN_NOTE = (
     "slow by design: argon2id (production cost, time_cost=3, 64 MiB) in the thread pool; "
     "its tail is queueing for the hasher, so no tail target"
 )
+FLOOR_NOTE = (
+    "the real app with GET /tasks/{id}'s token and path parameter and no database work "
+    "(scripts/bench/floor_app.py): the most a task endpoint could reach here"
+)
+GET = Endpoint("get", "GET /api/v1/tasks/{id}")
 ENDPOINTS = (
-    Endpoint("get", "GET /api/v1/tasks/{id}"),
+    Endpoint("floor", "GET /floor/{id} (token, middleware, no database)", FLOOR_NOTE),
+    GET,
     Endpoint("list", "GET /api/v1/tasks?per_page=20"),
     Endpoint("create", "POST /api/v1/tasks"),
     Endpoint("patch", "PATCH /api/v1/tasks/{id} (If-Match)"),
