@@ -5,6 +5,8 @@ import re
 from app.repositories.tasks import TaskRow
 
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
+# The largest version the column holds (INTEGER on PostgreSQL): a larger tag names no version.
+MAX_VERSION = 2**31 - 1
 
 
 def _tags(header: str) -> list[tuple[bool, str]]:
@@ -15,7 +17,8 @@ def versions_for_if_match(header: str | None) -> frozenset[int] | None:
     """The versions an `If-Match` admits (strong comparison); None means any (absent or `*`)."""
     if header is None or header.strip() == "*":
         return None
-    return frozenset(int(tag) for weak, tag in _tags(header) if not weak and tag.isdigit())
+    versions = (int(tag) for weak, tag in _tags(header) if not weak and tag.isdigit())
+    return frozenset(version for version in versions if version <= MAX_VERSION)
 
 
 def none_match(header: str | None, task: TaskRow) -> bool:

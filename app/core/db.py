@@ -48,6 +48,22 @@ LOCK_RETRY_DELAYS_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
 # PostgreSQL errors of a statement that waited or conflicted: statement timeout, lock not
 # available, serialization failure, deadlock.
 CONTENTION_SQLSTATES = frozenset({"57014", "55P03", "40001", "40P01"})
+# SQLite's primary result codes of a file that another connection holds ...
+SQLITE_CONTENTION = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
+# ... and of a file that cannot serve (missing, unreadable, full, corrupt, out of memory). Other
+# codes (SQLITE_ERROR: SQL the schema does not match) are bugs, and stay 500s.
+SQLITE_UNAVAILABLE = frozenset(
+    {
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_NOMEM,
+        sqlite3.SQLITE_NOTADB,
+        sqlite3.SQLITE_PROTOCOL,
+        sqlite3.SQLITE_READONLY,
+    }
+)
 
 
 def _lower(value: str | None) -> str | None:
@@ -80,7 +96,8 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
     @event.listens_for(engine, "begin")
     def on_begin(connection: Connection) -> None:
         # A request's BEGIN goes to the driver's connection: through SQLAlchemy it costs as much
-        # as a query. (SQLAlchemy does not wrap errors raised here; a BEGIN that fails is a 500.)
+        # as a query. (SQLAlchemy does not wrap errors raised here: `_unit_of_work` takes
+        # sqlite3's own.)
         driver = connection.connection.driver_connection
         assert isinstance(driver, sqlite3.Connection)
         options = connection.get_execution_options()
@@ -121,27 +138,41 @@ async def _pause(seconds: float, _driver_connection: Any) -> None:
     await asyncio.sleep(seconds)
 
 
+def _sqlite_code(error: sqlite3.Error) -> int | None:
+    """The primary result code; None for errors sqlite3 raises itself (undecodable text)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
 def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return error.sqlite_errorcode & 0xFF == sqlite3.SQLITE_BUSY
+    return _sqlite_code(error) == sqlite3.SQLITE_BUSY
 
 
 def _busy() -> ServiceUnavailable:
     return ServiceUnavailable("The database is busy; try again shortly.", retry_after=1)
 
 
+DatabaseFailure = (OperationalError, PoolTimeout, sqlite3.OperationalError)
+
+
 def _unavailable(
     error: OperationalError | PoolTimeout | sqlite3.OperationalError,
-) -> ServiceUnavailable:
-    """The 503 for a database that could not serve a statement. OperationalError is the DB-API's
-    class for failures outside the statement's control: a refused or lost connection, a
-    statement timeout, a deadlock, a SQLite file locked by another process. Contention is
-    "busy" (retry soon); anything else "unavailable"."""
+) -> ServiceUnavailable | None:
+    """The 503 for a database that could not serve a statement, or None when the error is a bug
+    rather than the database's state (it stays a 500). OperationalError is the DB-API's class
+    for failures outside the statement's control: a refused or lost connection, a statement
+    timeout, a deadlock, a SQLite file locked by another process; but sqlite3 also raises it
+    for SQL that does not match the schema. Contention is "busy" (retry soon), the rest
+    "unavailable"."""
     driver_error = error.orig if isinstance(error, OperationalError) else error
-    logger.warning("the database could not serve a request: %s", driver_error or error)
-    if isinstance(driver_error, sqlite3.OperationalError):
-        contended = _is_busy(driver_error)
+    if isinstance(driver_error, sqlite3.Error):
+        code = _sqlite_code(driver_error)
+        if code not in SQLITE_CONTENTION | SQLITE_UNAVAILABLE:
+            return None
+        contended = code in SQLITE_CONTENTION
     else:
         contended = getattr(driver_error, "sqlstate", None) in CONTENTION_SQLSTATES
+    logger.warning("the database could not serve a request: %s", driver_error)
     if contended:
         return _busy()
     return ServiceUnavailable("The database is unavailable; try again shortly.", retry_after=5)
@@ -210,16 +241,17 @@ class Database:
         self._lock_timeout_s = lock_timeout_s
         self._writer_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._sessions = async_sessionmaker(class_=AsyncSession, expire_on_commit=False)
-        self._reads = (
-            SQLiteReads(
-                str(engine.url.database),
+        self._reads: SQLiteReads | None = None
+        if engine.dialect.name == "sqlite" and SQLiteDialect_inline._is_url_file_db(engine.url):
+            # The file (and URI flags) SQLAlchemy would open; never wait for a lock inside
+            # SQLite (see the module docstring).
+            [filename], options = engine.dialect.create_connect_args(engine.url)
+            connect_options: dict[str, Any] = {**options, "timeout": 0, "check_same_thread": False}
+            self._reads = SQLiteReads(
+                partial(sqlite3.connect, filename, **connect_options),
                 engine.dialect,
-                # busy_timeout=0: a read never waits inside SQLite (see the module docstring).
                 configure=partial(_prepare_sqlite_connection, busy_timeout_ms=0),
             )
-            if engine.dialect.name == "sqlite" and SQLiteDialect_inline._is_url_file_db(engine.url)
-            else None
-        )
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
@@ -271,25 +303,33 @@ class Database:
                     raise
                 committing = write
                 await unit.commit()
-        except (OperationalError, PoolTimeout) as exc:
-            if committing:
+        except DatabaseFailure as exc:
+            answer = None if committing else _unavailable(exc)
+            if answer is None:
                 raise
-            raise _unavailable(exc) from exc
+            raise answer from exc
         finally:
             if queue is not None:
                 queue.release()
 
     async def read(self, queries: Sequence[Query]) -> list[list[Any]]:
-        """The rows of each SELECT of `queries`, read in one snapshot and no request
-        transaction; each row has an attribute per column. On a SQLite file they run on the
-        reads' own connection (app.core.sqlite_reads), elsewhere in a unit of work. A database
-        that fails to serve is a 503, as in a unit of work."""
+        """The rows of each SELECT of `queries`, all read in one snapshot, in a transaction of
+        their own (not a request's unit of work); each row has an attribute per column. On a
+        SQLite file they run on the reads' own connection (app.core.sqlite_reads); elsewhere
+        on a connection of the engine's, REPEATABLE READ when there are several (PostgreSQL's
+        READ COMMITTED takes a snapshot per statement). A database that fails to serve is a
+        503, as in a unit of work."""
         if self._reads is not None:
             try:
                 return self._reads.read(queries)
             except sqlite3.OperationalError as exc:
-                raise _unavailable(exc) from exc
+                answer = _unavailable(exc)
+                if answer is None:
+                    raise
+                raise answer from exc
         async with self.connection(write=False) as connection:
+            if len(queries) > 1:
+                await connection.execution_options(isolation_level="REPEATABLE READ")
             return [list(await connection.execute(query, values)) for query, values in queries]
 
     async def ping(self) -> bool:

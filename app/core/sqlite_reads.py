@@ -8,7 +8,10 @@ list) are one or two reads (docs/performance.md, step 13). A read here never wai
 
 What stays SQLAlchemy's: the statements (Core, on the same tables), their SQL (compiled by the
 dialect) and every value's conversion (each type's own bind and result processors), so a row here
-holds what `connection.execute` would have returned.
+holds what `connection.execute` would have returned. What is not supported: parameters that
+SQLAlchemy expands at execution (`in_()` of a list); and a statement is compiled once per object,
+kept for the life of the process, so statements must be built once (module constants or cached
+builders), never per call.
 """
 
 import sqlite3
@@ -31,6 +34,8 @@ class _Prepared:
     def __init__(self, statement: Select[Any], dialect: Dialect) -> None:
         compiled = statement.compile(dialect=dialect)
         assert compiled.positiontup is not None, "SQLite's paramstyle is positional"
+        if any(bind.expanding for bind in compiled.binds.values()):
+            raise TypeError("Database.read does not take expanding parameters (in_ of a list)")
         self._compiled = compiled
         self.sql = compiled.string
         self._names = tuple(compiled.positiontup)
@@ -63,12 +68,17 @@ class _Prepared:
 
 
 class SQLiteReads:
-    """Runs reads on one sqlite3 connection (opened on first use, query-only)."""
+    """Runs reads on one sqlite3 connection (opened on first use, query-only). `connect` opens
+    the file the engine opens, never waiting for a lock (timeout=0), usable from the thread the
+    event loop runs on (check_same_thread=False)."""
 
     def __init__(
-        self, path: str, dialect: Dialect, configure: Callable[[sqlite3.Connection], None]
+        self,
+        connect: Callable[[], sqlite3.Connection],
+        dialect: Dialect,
+        configure: Callable[[sqlite3.Connection], None],
     ) -> None:
-        self._path = path
+        self._connect_to_file = connect
         self._dialect = dialect
         self._configure = configure
         self._connection: sqlite3.Connection | None = None
@@ -106,8 +116,7 @@ class SQLiteReads:
         return found[1]
 
     def _connect(self) -> sqlite3.Connection:
-        # check_same_thread: tests may run the app's event loop on another thread.
-        connection = sqlite3.connect(self._path, timeout=0, check_same_thread=False)
+        connection = self._connect_to_file()
         try:
             self._configure(connection)
             connection.execute("PRAGMA query_only=ON")

@@ -18,6 +18,7 @@ from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, sele
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import Database
+from app.core.sqlite_reads import Query
 from app.domain.models import Task, User
 from app.repositories.pagination import Page
 from app.repositories.users import contains_pattern, is_current, lower_like
@@ -98,14 +99,19 @@ async def get(
     return result.first()
 
 
+def callers_task_query(*, owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID) -> Query:
+    """`get` and the caller check in one statement (see `get_if_token_current`)."""
+    return _CALLERS_TASK, {"task_id": task_id, "owner_id": owner_id, "token_version": token_version}
+
+
 async def get_if_token_current(
     database: Database, *, owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID
 ) -> TaskRow | None:
     """`get` and the caller check in one statement: None when `token_version` is no longer the
     owner's (or they were deactivated); a row of NULLs (`id` None) when they have no such
     task."""
-    params = {"task_id": task_id, "owner_id": owner_id, "token_version": token_version}
-    [rows] = await database.read([(_CALLERS_TASK, params)])
+    query = callers_task_query(owner_id=owner_id, token_version=token_version, task_id=task_id)
+    [rows] = await database.read([query])
     return rows[0] if rows else None
 
 
@@ -158,6 +164,30 @@ def _list_statements(filters: frozenset[str], sort: TaskSort) -> tuple[Any, Any]
     return total, page
 
 
+def list_queries(
+    *,
+    owner_id: uuid.UUID,
+    token_version: int,
+    filters: TaskFilters,
+    sort: TaskSort,
+    page: Page,
+) -> list[Query]:
+    """The statements of a list: the total, counted through the caller's user row (no row when
+    `token_version` is no longer current), and the page."""
+    values = {
+        "status": filters.status,
+        "priority": filters.priority,
+        "due_before": filters.due_before,
+        "due_after": filters.due_after,
+        "search": contains_pattern(filters.search) if filters.search else None,
+    }
+    given = {name: value for name, value in values.items() if value is not None}
+    total_statement, page_statement = _list_statements(frozenset(given), sort)
+    params = {**given, "owner_id": owner_id, "token_version": token_version}
+    page_params = {**params, "offset": page.offset, "limit": page.size}
+    return [(total_statement, params), (page_statement, page_params)]
+
+
 async def list_page_if_token_current(
     database: Database,
     *,
@@ -170,18 +200,10 @@ async def list_page_if_token_current(
     """A page of the owner's tasks and how many match in all, read in one snapshot; the count
     checks their token too, so None means `token_version` is no longer current (or they were
     deactivated)."""
-    values = {
-        "status": filters.status,
-        "priority": filters.priority,
-        "due_before": filters.due_before,
-        "due_after": filters.due_after,
-        "search": contains_pattern(filters.search) if filters.search else None,
-    }
-    given = {name: value for name, value in values.items() if value is not None}
-    total_statement, page_statement = _list_statements(frozenset(given), sort)
-    params = {**given, "owner_id": owner_id, "token_version": token_version}
-    page_params = {**params, "offset": page.offset, "limit": page.size}
-    totals, rows = await database.read([(total_statement, params), (page_statement, page_params)])
+    queries = list_queries(
+        owner_id=owner_id, token_version=token_version, filters=filters, sort=sort, page=page
+    )
+    totals, rows = await database.read(queries)
     if not totals:
         return None
     return rows, int(totals[0][0])

@@ -625,6 +625,26 @@ class TestReplaceTask:
         assert_problem(response, 412)
         assert response.headers["etag"] == '"1"'
 
+    @pytest.mark.parametrize(
+        ("tags", "matches"),
+        [
+            ('"2147483648"', False),
+            ('"99999999999999999999"', False),
+            ('"99999999999999999999", "{current}"', True),
+        ],
+    )
+    def test_versions_beyond_the_column_match_nothing(
+        self, client: TestClient, user: Account, tags: str, matches: bool
+    ) -> None:
+        task = create(client, user)
+        current = 1
+        for method, success in (("PUT", 200), ("PATCH", 200), ("DELETE", 204)):
+            headers = with_etag(user, tags.format(current=current))
+            body = None if method == "DELETE" else REPLACEMENT
+            response = client.request(method, url(task["id"]), json=body, headers=headers)
+            assert response.status_code == (success if matches else 412), response.text
+            current += matches
+
     @pytest.mark.parametrize("etag", [None, '"1"', "*"])
     def test_another_users_task_is_404(
         self, client: TestClient, user: Account, other_user: Account, etag: str | None

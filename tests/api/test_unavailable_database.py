@@ -1,11 +1,12 @@
 """A database that cannot serve is the contract's 503 (problem+json with Retry-After), never a
 500; nothing a refused request asked for is written, and the service recovers by itself when the
 database is back. Every failure here is real: a refused connection, a lock held by another
-connection."""
+connection. (A SQLite writer that waits past its deadline for the write lock is
+tests/core/test_sqlite_locking.py's.) Errors that are bugs stay 500s."""
 
 import logging
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ from typing import Any
 import psycopg
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, make_url
 
 from app.core.config import Settings
 from app.main import create_app
@@ -107,33 +109,35 @@ def postgres_table_locked(url: str) -> Iterator[None]:
         other.rollback()
 
 
-Hold = Callable[[TestClient], AbstractContextManager[None]]
-
-
 @pytest.fixture
-def held_database(tmp_path: Path) -> Iterator[tuple[Settings, Hold]]:
-    """A fresh database of the suite's kind, and a way for another connection to hold it."""
+def fresh_settings(tmp_path: Path) -> Iterator[Settings]:
+    """Settings for a database of the suite's kind that no other test uses (PostgreSQL's with a
+    200 ms statement timeout)."""
     with postgres_test_database() as url:
         if url is not None:
-            locked_url = url
-            yield (
-                make_settings(url, DB_STATEMENT_TIMEOUT_MS=200),
-                lambda _client: postgres_table_locked(locked_url),
-            )
+            yield make_settings(url, DB_STATEMENT_TIMEOUT_MS=200)
             return
-    path = tmp_path / "held.db"
-    yield make_settings(f"sqlite:///{path}"), lambda client: sqlite_file_held(client, path)
+    yield make_settings(f"sqlite:///{tmp_path / 'fresh.db'}")
+
+
+def held(client: TestClient, settings: Settings) -> AbstractContextManager[None]:
+    """Another connection holding the database: on SQLite the whole file (the app's connections
+    are reopened then, so what fails is setting one up), on PostgreSQL the task table (so what
+    fails is a statement, at the timeout)."""
+    url = make_url(settings.DATABASE_URL)
+    if settings.is_sqlite:
+        return sqlite_file_held(client, Path(str(url.database)))
+    return postgres_table_locked(settings.DATABASE_URL)
 
 
 def test_a_database_another_connection_holds_is_a_503_busy_until_it_lets_go(
-    held_database: tuple[Settings, Hold],
+    fresh_settings: Settings,
 ) -> None:
-    settings, hold = held_database
-    with TestClient(create_app(settings), raise_server_exceptions=False) as client:
+    with TestClient(create_app(fresh_settings), raise_server_exceptions=False) as client:
         account = register(client)
         task = create_task(client, account)
         assert_untouched(client, account, task)  # the reads have a connection open, too
-        with hold(client):
+        with held(client, fresh_settings):
             responses = [
                 client.request(method, path, **kwargs)
                 for method, path, kwargs in task_requests(account, task)
@@ -143,3 +147,40 @@ def test_a_database_another_connection_holds_is_a_503_busy_until_it_lets_go(
             assert body["detail"] == BUSY
             assert response.headers["retry-after"] == "1"
         assert_untouched(client, account, task)
+
+
+def test_a_schema_the_statements_do_not_match_is_a_500_not_an_outage(
+    fresh_settings: Settings,
+) -> None:
+    """sqlite3 raises OperationalError for SQL the schema does not match, as it does for a busy
+    file; that is a bug to fix, not a database to wait for (PostgreSQL calls it a
+    ProgrammingError)."""
+    with TestClient(create_app(fresh_settings), raise_server_exceptions=False) as client:
+        account = register(client)
+        task = create_task(client, account)
+        engine = create_engine(fresh_settings.DATABASE_URL)
+        with engine.begin() as connection:
+            connection.exec_driver_sql("ALTER TABLE task RENAME COLUMN title TO name")
+        engine.dispose()
+        *naming_the_column, _delete = task_requests(account, task)
+        for method, path, kwargs in naming_the_column:
+            response = client.request(method, path, **kwargs)
+            assert_problem(response, 500)
+            assert "retry-after" not in response.headers
+
+
+def test_text_sqlite_cannot_decode_is_a_500_problem(tmp_path: Path) -> None:
+    """sqlite3 raises that OperationalError without a SQLite result code."""
+    path = tmp_path / "undecodable.db"
+    with TestClient(
+        create_app(make_settings(f"sqlite:///{path}")), raise_server_exceptions=False
+    ) as client:
+        account = register(client)
+        task = create_task(client, account)
+        with sqlite3.connect(path) as other:
+            other.execute("UPDATE task SET title = CAST(x'ff' AS TEXT)")
+        other.close()
+        assert_problem(
+            client.get(f"{API}/tasks/{task['body']['id']}", headers=account.headers), 500
+        )
+        assert_problem(client.get(f"{API}/tasks", headers=account.headers), 500)

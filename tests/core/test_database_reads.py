@@ -1,21 +1,26 @@
-"""`Database.read` returns what SQLAlchemy's own execution returns for the same task, value for
-value and type for type, whatever the task holds. On SQLite it runs on sqlite3 directly
-(app.core.sqlite_reads), converting with the column types' processors; this is what keeps it
-honest."""
+"""`Database.read` returns what SQLAlchemy's own execution returns for the same queries, row for
+row, value for value and type for type: the task reads over Hypothesis-generated tasks, and the
+list over every filter, sort and page shape. On SQLite it runs on sqlite3 directly
+(app.core.sqlite_reads), converting parameters and columns with the types' processors; this is
+what keeps it honest."""
 
+import itertools
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from app.core.db import Database
 from app.core.security import TokenType
+from app.core.sqlite_reads import Query
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters
-from generated.models import TaskPriority, TaskSort
+from generated.models import TaskPriority, TaskSort, TaskStatus
 from tests.conftest import API, Account, app_of, run_on_app
 
 TEXT = st.text(st.characters(categories=("L", "N", "P", "Zs")), min_size=1, max_size=60).filter(
@@ -33,69 +38,123 @@ TASKS = st.fixed_dictionaries(
 )
 
 
-def as_values(row: Any) -> list[tuple[type, Any]]:
-    return [(type(value), value) for value in row]
+def typed(rows: list[Any]) -> list[list[tuple[type, Any]]]:
+    return [[(type(value), value) for value in row] for row in rows]
+
+
+async def both_ways(database: Database, queries: list[Query]) -> tuple[list[Any], list[Any]]:
+    """The rows of `queries` through `Database.read`, and through SQLAlchemy's execution."""
+    read = await database.read(queries)
+    async with database.connection(write=False) as connection:
+        executed = [list(await connection.execute(query, values)) for query, values in queries]
+    return [typed(rows) for rows in read], [typed(rows) for rows in executed]
+
+
+def caller(client: TestClient, account: Account) -> tuple[uuid.UUID, int]:
+    claims = app_of(client).state.codec.decode(account.access_token, expected=TokenType.ACCESS)
+    return claims.user_id, claims.version
 
 
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
 @given(tasks=st.lists(TASKS, min_size=1, max_size=4))
-def test_read_rows_are_the_rows_sqlalchemy_returns(
+def test_task_reads_are_the_rows_sqlalchemy_returns(
     client: TestClient, user: Account, tasks: list[dict[str, Any]]
 ) -> None:
     created = [client.post(f"{API}/tasks", json=task, headers=user.headers) for task in tasks]
     assert [c.status_code for c in created] == [201] * len(tasks), created[0].text
-    state = app_of(client).state
-    database = state.database
-    owner_id = uuid.UUID(user.id)
-    version = state.codec.decode(user.access_token, expected=TokenType.ACCESS).version
-    ids = [uuid.UUID(c.json()["id"]) for c in created]
-
-    async def read_both_ways() -> tuple[list[Any], list[Any], list[Any]]:
-        read = [
-            await tasks_repo.get_if_token_current(
-                database, owner_id=owner_id, token_version=version, task_id=task_id
-            )
-            for task_id in ids
-        ]
-        listed = await tasks_repo.list_page_if_token_current(
-            database,
-            owner_id=owner_id,
-            token_version=version,
-            filters=TaskFilters(),
-            sort=TaskSort.created_at_desc,
-            page=Page(1, 100),
+    owner_id, version = caller(client, user)
+    queries = [
+        tasks_repo.callers_task_query(
+            owner_id=owner_id, token_version=version, task_id=uuid.UUID(c.json()["id"])
         )
-        assert listed is not None
-        async with database.connection(write=False) as connection:
-            by_sqlalchemy = [
-                await tasks_repo.get(connection, owner_id=owner_id, task_id=row.id)
-                for row in listed[0]
-            ]
-        return read, listed[0], by_sqlalchemy
+        for c in created
+    ]
+    database = app_of(client).state.database
+    read, executed = run_on_app(client, lambda: both_ways(database, queries))
+    assert read == executed
+    assert [rows[0][0][1] for rows in read] == [uuid.UUID(c.json()["id"]) for c in created]
 
-    read, listed, by_sqlalchemy = run_on_app(client, read_both_ways)
-    expected = {row.id: as_values(row) for row in by_sqlalchemy}
-    assert [as_values(row) for row in read] == [expected[task_id] for task_id in ids]
-    assert [as_values(row) for row in listed] == [as_values(row) for row in by_sqlalchemy]
-    assert set(ids) <= set(expected)
+
+FILTERS = [
+    TaskFilters(),
+    TaskFilters(status=TaskStatus.todo),
+    TaskFilters(status=TaskStatus.in_progress),
+    TaskFilters(priority=TaskPriority.high),
+    TaskFilters(due_before=datetime(2026, 6, 1, 2, 45, tzinfo=UTC)),
+    TaskFilters(due_after=datetime(2026, 6, 1, 5, tzinfo=timezone(timedelta(hours=3)))),
+    TaskFilters(search="STRASSE"),
+    TaskFilters(search="é"),
+    TaskFilters(search="%"),
+    TaskFilters(search="_"),
+    TaskFilters(search="\\"),
+    TaskFilters(status=TaskStatus.todo, priority=TaskPriority.low, search="a"),
+]
+TITLES = ["Alpha", "beta", "Straße", "50% off", "under_score", "back\\slash", "Émile", "zeta"]
+
+
+@pytest.fixture
+def varied_tasks(client: TestClient, user: Account) -> None:
+    for i, title in enumerate(TITLES * 3):
+        body: dict[str, Any] = {
+            "title": f"{title} {i}",
+            "priority": list(TaskPriority)[i % 4].value,
+            "description": None if i % 3 else "described",
+        }
+        if i % 5:
+            due = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(days=13 * i, minutes=97 * i)
+            body["due_date"] = due.isoformat()
+        if i in (3, 4):  # either side of the due filters' instants, 02:00 and 02:45 UTC
+            body["due_date"] = ["2026-06-01T03:00:00Z", "2026-05-31T23:30:00-03:00"][i - 3]
+        created = client.post(f"{API}/tasks", json=body, headers=user.headers)
+        assert created.status_code == 201, created.text
+        if i % 4 == 1:
+            changed = client.patch(
+                f"{API}/tasks/{created.json()['id']}",
+                json={"status": "in_progress"},
+                headers=user.headers,
+            )
+            assert changed.status_code == 200, changed.text
+
+
+@pytest.mark.usefixtures("varied_tasks")
+def test_list_reads_are_the_rows_sqlalchemy_returns(client: TestClient, user: Account) -> None:
+    owner_id, version = caller(client, user)
+    database = app_of(client).state.database
+    shapes = list(itertools.product(FILTERS, TaskSort, [Page(1, 5), Page(2, 5), Page(1, 100)]))
+
+    async def compare_all() -> tuple[list[tuple[Any, ...]], int]:
+        differences, with_rows = [], 0
+        for filters, sort, page in shapes:
+            queries = tasks_repo.list_queries(
+                owner_id=owner_id, token_version=version, filters=filters, sort=sort, page=page
+            )
+            read, executed = await both_ways(database, queries)
+            if read != executed:
+                differences.append((filters, sort, page, read, executed))
+            with_rows += bool(read[1])
+        return differences, with_rows
+
+    differences, with_rows = run_on_app(client, compare_all)
+    assert differences == []
+    assert with_rows > len(shapes) // 2  # most shapes had a page of rows to compare
 
 
 def test_a_stale_token_version_reads_nothing(client: TestClient, user: Account) -> None:
     created = client.post(f"{API}/tasks", json={"title": "mine"}, headers=user.headers)
-    state = app_of(client).state
-    stale = state.codec.decode(user.access_token, expected=TokenType.ACCESS).version - 1
-    owner_id, task_id = uuid.UUID(user.id), uuid.UUID(created.json()["id"])
+    owner_id, version = caller(client, user)
+    task_id = uuid.UUID(created.json()["id"])
+    database = app_of(client).state.database
 
     async def read() -> tuple[Any, Any]:
         one = await tasks_repo.get_if_token_current(
-            state.database, owner_id=owner_id, token_version=stale, task_id=task_id
+            database, owner_id=owner_id, token_version=version - 1, task_id=task_id
         )
         page = await tasks_repo.list_page_if_token_current(
-            state.database,
+            database,
             owner_id=owner_id,
-            token_version=stale,
+            token_version=version - 1,
             filters=TaskFilters(),
             sort=TaskSort.created_at_desc,
             page=Page(1, 20),
