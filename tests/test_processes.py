@@ -11,6 +11,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from tests.conftest import PASSWORD, unique_email
 from tests.databases import postgres_test_database
@@ -123,3 +124,33 @@ def test_a_stalled_upload_does_not_hold_up_other_writers(fresh_database_url: str
             answer = upload.recv(65536).decode()
     assert meanwhile.status_code == 201, meanwhile.text
     assert answer.startswith("HTTP/1.1 201")
+
+
+def tasks_401s_by_worker(metrics_dir: Path) -> dict[str, float]:
+    """How many unauthenticated GET /api/v1/tasks each worker process counted, from its file."""
+    counts: dict[str, float] = {}
+    for path in metrics_dir.glob("counter_*.db"):
+        for metric in MultiProcessCollector.merge([str(path)]):  # type: ignore[no-untyped-call]
+            for sample in metric.samples:
+                labels = sample.labels
+                if sample.name == "http_requests_total" and labels["route"] == "/api/v1/tasks":
+                    counts[path.stem] = sample.value
+    return counts
+
+
+def test_metrics_of_several_workers_add_up(fresh_database_url: str, tmp_path: Path) -> None:
+    """With PROMETHEUS_MULTIPROC_DIR, whichever worker answers /metrics counts every worker's
+    requests (without it, each reports its own share)."""
+    metrics_dir = tmp_path / "metrics"
+    metrics_dir.mkdir()
+    env = {"METRICS_ENABLED": "true", "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir)}
+    with live_server(fresh_database_url, workers=2, env=env) as server:
+        served = 0
+        # One connection per request, until both workers have served some.
+        while len(tasks_401s_by_worker(metrics_dir)) < 2 and served < 2000:
+            assert httpx.get(f"{server.url}{API}/tasks").status_code == 401
+            served += 1
+        assert len(tasks_401s_by_worker(metrics_dir)) == 2, "one worker served every request"
+        line = f'http_requests_total{{method="GET",route="/api/v1/tasks",status="401"}} {served}.0'
+        for _ in range(4):  # whichever worker answers
+            assert line in httpx.get(f"{server.url}/metrics").text.splitlines()

@@ -2,8 +2,10 @@
 id), and Prometheus metrics when they are enabled."""
 
 import logging
+import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import Scope
 
 from app.api.contract import path_template
@@ -13,7 +15,14 @@ logger = logging.getLogger("app.access")
 USER_ID_KEY = "user_id"
 
 
+# prometheus_client's own switch, read when it is imported: with several worker processes, each
+# writes its values to files in this directory, which must be empty when the server starts.
+MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
 class Metrics:
+    """Request counts and latencies by method, route template and status."""
+
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         labels = ("method", "route", "status")
@@ -26,6 +35,15 @@ class Metrics:
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()
         self.latency.labels(method, route, str(status)).observe(seconds)
+
+    def exposition(self) -> bytes:
+        """Prometheus' text format. With PROMETHEUS_MULTIPROC_DIR set, the sum over every
+        worker process's files, so that whichever worker answers reports the whole server."""
+        if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)
 
 
 def record(scope: Scope, status: int, seconds: float, metrics: Metrics | None) -> None:
