@@ -9,7 +9,7 @@ the loop and tries again, for up to SQLITE_BUSY_TIMEOUT_MS, and then answers 503
 
 A database that cannot serve a request (unreachable, too slow for its statement timeout, its pool
 exhausted, or a SQLite file another process holds locked) is the contract's 503 as well, never a
-500: every unit of work turns those errors into `ServiceUnavailable` (see `_unavailable`).
+500: every unit of work turns those errors into `ServiceUnavailable` (see `_raise_for`).
 """
 
 import asyncio
@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from functools import partial
 from itertools import chain, repeat
-from typing import Any, Protocol, TypeVar
+from typing import Any, NoReturn, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine.interfaces import AdaptedConnection
@@ -155,27 +155,26 @@ def _busy() -> ServiceUnavailable:
 DatabaseFailure = (OperationalError, PoolTimeout, sqlite3.OperationalError)
 
 
-def _unavailable(
-    error: OperationalError | PoolTimeout | sqlite3.OperationalError,
-) -> ServiceUnavailable | None:
-    """The 503 for a database that could not serve a statement, or None when the error is a bug
-    rather than the database's state (it stays a 500). OperationalError is the DB-API's class
-    for failures outside the statement's control: a refused or lost connection, a statement
-    timeout, a deadlock, a SQLite file locked by another process; but sqlite3 also raises it
-    for SQL that does not match the schema. Contention is "busy" (retry soon), the rest
-    "unavailable"."""
+def _raise_for(error: OperationalError | PoolTimeout | sqlite3.OperationalError) -> NoReturn:
+    """Raise the 503 for a database that could not serve a statement, or `error` itself when it
+    is a bug rather than the database's state (it stays a 500). OperationalError is the DB-API's
+    class for failures outside the statement's control: a refused or lost connection, a
+    statement timeout, a deadlock, a SQLite file locked by another process; but sqlite3 also
+    raises it for SQL that does not match the schema. Contention is "busy" (retry soon), the
+    rest "unavailable"."""
     driver_error = error.orig if isinstance(error, OperationalError) else error
     if isinstance(driver_error, sqlite3.Error):
         code = _sqlite_code(driver_error)
         if code not in SQLITE_CONTENTION | SQLITE_UNAVAILABLE:
-            return None
+            raise error
         contended = code in SQLITE_CONTENTION
     else:
         contended = getattr(driver_error, "sqlstate", None) in CONTENTION_SQLSTATES
     logger.warning("the database could not serve a request: %s", driver_error)
     if contended:
-        return _busy()
-    return ServiceUnavailable("The database is unavailable; try again shortly.", retry_after=5)
+        raise _busy() from error
+    unavailable = "The database is unavailable; try again shortly."
+    raise ServiceUnavailable(unavailable, retry_after=5) from error
 
 
 def _configure_postgresql(engine: Engine, statement_timeout_ms: int) -> None:
@@ -304,10 +303,9 @@ class Database:
                 committing = write
                 await unit.commit()
         except DatabaseFailure as exc:
-            answer = None if committing else _unavailable(exc)
-            if answer is None:
+            if committing:
                 raise
-            raise answer from exc
+            _raise_for(exc)
         finally:
             if queue is not None:
                 queue.release()
@@ -323,10 +321,7 @@ class Database:
             try:
                 return self._reads.read(queries)
             except sqlite3.OperationalError as exc:
-                answer = _unavailable(exc)
-                if answer is None:
-                    raise
-                raise answer from exc
+                _raise_for(exc)
         async with self.connection(write=False) as connection:
             if len(queries) > 1:
                 await connection.execution_options(isolation_level="REPEATABLE READ")

@@ -106,7 +106,8 @@ class SQLiteReads:
         return prepared.rows(fetched)
 
     def _prepare(self, statement: Select[Any]) -> _Prepared:
-        # Keyed by identity: the statements are built once (module constants, or cached).
+        # Keyed by identity: the statements are built once (module constants, or cached), and
+        # each is kept with its compiled form, so that its id cannot be reused by another.
         found = self._prepared.get(id(statement))
         if found is None:
             found = self._prepared[id(statement)] = (

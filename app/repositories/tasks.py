@@ -50,15 +50,17 @@ class TaskFilters:
     search: str | None = None
 
 
+# The task `task_id`, if it is `owner_id`'s.
+_OWNED = (_TASK.c.id == bindparam("task_id"), _TASK.c.user_id == bindparam("owner_id"))
+
+
 def _conditional_write_conditions(conditional: bool) -> list[Any]:
     """The task is the owner's, and `token_version` is still their token version (and they are
     active): a write checks the caller's token in its own statement. `conditional`: the task
     still has one of `expected_versions` (If-Match)."""
-    owner_id: Any = bindparam("owner_id")
     conditions = [
-        _TASK.c.id == bindparam("task_id"),
-        _TASK.c.user_id == owner_id,
-        exists().where(*is_current(owner_id, bindparam("token_version"))),
+        *_OWNED,
+        exists().where(*is_current(bindparam("owner_id"), bindparam("token_version"))),
     ]
     if conditional:
         conditions.append(_TASK.c.version.in_(bindparam("expected_versions", expanding=True)))
@@ -76,9 +78,7 @@ def _order_by(sort: TaskSort) -> list[Any]:
     return keys
 
 
-_OWNED_TASK = select(_TASK).where(
-    _TASK.c.id == bindparam("task_id"), _TASK.c.user_id == bindparam("owner_id")
-)
+_OWNED_TASK = select(_TASK).where(*_OWNED)
 # The hottest statement: GET /tasks/{id} checks the caller's token and reads the task at once.
 _CALLERS_TASK = (
     select(_TASK)
