@@ -20,7 +20,7 @@ from app.services import auth as auth_service
 from app.services.auth import Tokens
 from generated import models as api
 
-router = APIRouter(prefix="/auth", tags=["auth"])
+router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
 
 LimitByClient = Depends(limit_auth_by_client)
 

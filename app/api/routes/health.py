@@ -1,11 +1,11 @@
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from app.api.responses import model_response
+from app.api.responses import API_PREFIX, model_response
 from app.domain.errors import ServiceUnavailable
 from generated import models as api
 
-router = APIRouter(tags=["health"])
+router = APIRouter(prefix=API_PREFIX, tags=["health"])
 
 
 @router.get("/health")

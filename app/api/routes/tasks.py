@@ -25,7 +25,7 @@ from app.services import tasks as tasks_service
 from app.services.tasks import as_utc
 from generated import models as api
 
-router = APIRouter(prefix="/tasks", tags=["tasks"])
+router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["tasks"])
 
 
 def _task(task: TaskRow) -> api.Task:

@@ -17,7 +17,7 @@ from app.api.deps import (
     query_params,
 )
 from app.api.rate_limit import limit_login_by_email
-from app.api.responses import model_response, no_content
+from app.api.responses import API_PREFIX, model_response, no_content
 from app.domain.models import User
 from app.repositories.pagination import Page
 from app.repositories.users import UserFilters
@@ -25,7 +25,7 @@ from app.services import auth as auth_service
 from app.services import users as users_service
 from generated import models as api
 
-router = APIRouter(prefix="/users", tags=["users"])
+router = APIRouter(prefix=f"{API_PREFIX}/users", tags=["users"])
 
 
 class _UserIdConvertor(StringConvertor):
