@@ -7,12 +7,12 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.concurrency import run_in_threadpool
-from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import Response
 
 from app.api.contract import install_contract, load_contract
 from app.api.middleware.access_log import Metrics
 from app.api.middleware.body_size import BodySizeLimitMiddleware
+from app.api.middleware.cross_origin import CrossOriginMiddleware
 from app.api.middleware.envelope import EnvelopeMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.rate_limit import RateLimiter
@@ -79,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     # Added last is outermost: the request id exists before anything else runs.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
     app.add_middleware(
-        CORSMiddleware,
+        CrossOriginMiddleware,
         allow_origins=settings.ALLOWED_ORIGINS,
         allow_credentials="*" not in settings.ALLOWED_ORIGINS,
         allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],

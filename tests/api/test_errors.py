@@ -115,3 +115,14 @@ class TestSecurityHeaders:
             headers={"Origin": "https://evil.example", "Access-Control-Request-Method": "GET"},
         )
         assert "access-control-allow-origin" not in denied.headers
+
+    def test_every_response_varies_by_origin_once(self, client: TestClient) -> None:
+        """Caches must key responses by Origin, whether the request sent one or not; only the
+        configured origin is allowed."""
+        allowed_origin = "http://localhost:3000"
+        for origin in (None, allowed_origin, "https://evil.example"):
+            for path in (f"{API}/health", f"{API}/users/me"):  # a success and a problem
+                response = client.get(path, headers={"Origin": origin} if origin else {})
+                assert response.headers.get_list("vary") == ["Origin"], (origin, path)
+                expected = origin if origin == allowed_origin else None
+                assert response.headers.get("access-control-allow-origin") == expected

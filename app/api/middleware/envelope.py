@@ -4,7 +4,8 @@ call, a closure and a wrapped `send` per request, a visible share of a cached re
 - in: the request id (app/api/middleware/request_id.py), in the request state and the logging
   context;
 - out: X-Request-ID, X-Process-Time, the security and RateLimit-* headers
-  (app/api/middleware/response_headers.py), none of them replacing one the response set;
+  (app/api/middleware/response_headers.py) and `Vary: Origin` (CORS answers differ by Origin;
+  app/api/middleware/cross_origin.py), none of them replacing one the response set;
 - after: the access-log line and the metrics (app/api/middleware/access_log.py).
 """
 
@@ -28,7 +29,7 @@ class EnvelopeMiddleware:
     def __init__(self, app: ASGIApp, *, hsts: bool, metrics: Metrics | None) -> None:
         self.app = app
         self.metrics = metrics
-        self.security_headers = _encoded(security_headers(hsts=hsts))
+        self.fixed_headers = _encoded({**security_headers(hsts=hsts), "Vary": "Origin"})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -49,7 +50,7 @@ class EnvelopeMiddleware:
                 added = [
                     (b"x-request-id", request_id.encode("latin-1")),
                     (b"x-process-time", f"{time.perf_counter() - start:.6f}".encode("latin-1")),
-                    *self.security_headers,
+                    *self.fixed_headers,
                     *_encoded(rate_limit_headers(scope)),
                 ]
                 headers.extend(header for header in added if header[0] not in present)
