@@ -10,9 +10,9 @@ from app.api.deps import (
     AdminCaller,
     CurrentCaller,
     CurrentUser,
-    DatabaseDep,
     HasherDep,
     SessionDep,
+    database_of,
     json_body,
     query_params,
 )
@@ -65,12 +65,11 @@ async def _verified_new_password_hash(
     claims: AccessClaims,
     data: PasswordChangeBody,
     hasher: HasherDep,
-    database: DatabaseDep,
 ) -> str:
     """Checks the current password and hashes the new one before the write transaction opens
     (two hashes, hundreds of milliseconds; on SQLite a write transaction holds the one write
     lock). If the password changes meanwhile, the token is revoked and the write is a 401."""
-    async with database.session(write=False) as session:
+    async with database_of(request).session(write=False) as session:
         user = await auth_service.user_for_claims(session, claims)
     # Checking the current password is a login attempt: it spends the login budget.
     await limit_login_by_email(request, user.email)
