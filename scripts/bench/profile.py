@@ -73,7 +73,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("SQLAlchemy statement compile / cache key", "_generate_cache_key"),
     ("ORM row -> object (loading.instances)", "instances (sqlalchemy/orm/loading.py"),
     ("request id, access log, headers (EnvelopeMiddleware)", "EnvelopeMiddleware.__call__"),
-    ("CORS middleware", "CORSMiddleware.__call__"),
+    ("CORS (CrossOriginMiddleware)", "CrossOriginMiddleware.__call__"),
     ("uvicorn response write (RequestResponseCycle.send)", "RequestResponseCycle.send"),
 ]
 

@@ -1,7 +1,7 @@
 """X-Request-ID: taken from the request when it is a sane token, generated otherwise."""
 
 import re
-import uuid
+import secrets
 
 from starlette.types import Scope
 
@@ -17,4 +17,5 @@ def request_id_for(scope: Scope) -> str:
             if _VALID_ID.fullmatch(text):
                 return text
             break
-    return uuid.uuid4().hex
+    # 32 random hex digits, like uuid4().hex without its version digit or the UUID object (1.8 µs).
+    return secrets.token_hex(16)
