@@ -114,8 +114,9 @@ async def access_claims(request: Request) -> TokenClaims:
     422 before 401. What is malformed is the public contract's business, so nothing leaks."""
     codec = await get_codec(request)
     claims = auth_service.decode_token(codec, _bearer_token(request), expected=TokenType.ACCESS)
-    setattr(request.state, USER_ID_KEY, str(claims.user_id))  # for the access log
-    await limit_user(request, str(claims.user_id))
+    user_id = str(claims.user_id)
+    setattr(request.state, USER_ID_KEY, user_id)  # for the access log
+    await limit_user(request, user_id)
     return claims
 
 
