@@ -22,6 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from app.api.responses import API_PREFIX
+from app.api.routing import add_routes
 
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.yaml"
 STATIC_DIR = Path(fastapi_offline.__file__).parent / "static"
@@ -147,5 +148,5 @@ async def redoc() -> HTMLResponse:
 
 
 def install_contract(app: FastAPI) -> None:
-    app.router.routes.extend(router.routes)  # as the API's routes are (app/main.py)
+    add_routes(app, router)
     app.mount(STATIC_URL, StaticFiles(directory=STATIC_DIR), name="docs-static")

@@ -1,6 +1,7 @@
 """The server and its contract agree on what exists: routes, the served document, the docs."""
 
 import json
+import uuid
 from pathlib import Path
 
 import yaml
@@ -8,7 +9,12 @@ from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
 from app.api.contract import CONTRACT_PATH, load_contract, operations
-from tests.conftest import API, app_of
+from app.api.deps import access_claims
+from app.core.config import Settings
+from app.core.security import TokenClaims
+from app.domain.errors import Forbidden
+from app.main import create_app
+from tests.conftest import API, app_of, assert_problem
 
 
 def contract_operations() -> set[tuple[str, str, str]]:
@@ -31,6 +37,21 @@ def test_route_table_equals_the_contract_both_ways(client: TestClient) -> None:
         for method in route.methods or ()
     }
     assert routes == contract_operations()
+
+
+def test_each_app_routes_with_its_own_dependency_overrides(settings: Settings) -> None:
+    """The routes are made per app (app/api/routing.py): an override set on one app reaches
+    its routes, and not another app's."""
+
+    async def refuse() -> TokenClaims:
+        raise Forbidden("overridden")
+
+    overridden, other = create_app(settings), create_app(settings)
+    overridden.dependency_overrides[access_claims] = refuse
+    path = f"{API}/tasks/{uuid.uuid4()}"
+    with TestClient(overridden) as client, TestClient(other) as other_client:
+        assert assert_problem(client.get(path), 403)["detail"] == "overridden"
+        assert assert_problem(other_client.get(path), 401)["detail"] == "Not authenticated."
 
 
 def test_served_document_is_the_yaml_file(client: TestClient) -> None:
