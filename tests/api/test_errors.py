@@ -2,6 +2,7 @@
 
 from fastapi import APIRouter
 from fastapi.testclient import TestClient
+from starlette.responses import Response
 
 from app.core.config import Settings
 from app.main import create_app
@@ -126,3 +127,15 @@ class TestSecurityHeaders:
                 assert response.headers.get_list("vary") == ["Origin"], (origin, path)
                 expected = origin if origin == allowed_origin else None
                 assert response.headers.get("access-control-allow-origin") == expected
+
+    def test_origin_joins_a_vary_the_response_set(self, settings: Settings) -> None:
+        app = create_app(settings)
+
+        @app.get("/negotiated")
+        async def negotiated() -> Response:
+            return Response(b"{}", headers={"Vary": "Accept-Encoding"})
+
+        with TestClient(app) as client:
+            for headers in ({}, {"Origin": "http://localhost:3000"}):
+                response = client.get("/negotiated", headers=headers)
+                assert response.headers.get_list("vary") == ["Accept-Encoding, Origin"], headers

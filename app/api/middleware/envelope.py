@@ -5,7 +5,8 @@ call, a closure and a wrapped `send` per request, a visible share of a cached re
   context;
 - out: X-Request-ID, X-Process-Time, the security and RateLimit-* headers
   (app/api/middleware/response_headers.py) and `Vary: Origin` (CORS answers differ by Origin;
-  app/api/middleware/cross_origin.py), none of them replacing one the response set;
+  app/api/middleware/cross_origin.py), none of them replacing one the response set (Origin
+  is added to a Vary the response set);
 - after: the access-log line and the metrics (app/api/middleware/access_log.py).
 """
 
@@ -23,6 +24,15 @@ def _encoded(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:
     return [
         (name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in headers.items()
     ]
+
+
+def _varying_by_origin(header: tuple[bytes, bytes]) -> tuple[bytes, bytes]:
+    """A Vary header the response set, with Origin added unless it names it (as Starlette's
+    CORSMiddleware does); any other header as it is."""
+    name, value = header
+    if name.lower() != b"vary" or b"origin" in {v.strip().lower() for v in value.split(b",")}:
+        return header
+    return name, value + b", Origin"
 
 
 class EnvelopeMiddleware:
@@ -54,6 +64,8 @@ class EnvelopeMiddleware:
                     *_encoded(rate_limit_headers(scope)),
                 ]
                 headers.extend(header for header in added if header[0] not in present)
+                if b"vary" in present:
+                    headers = [_varying_by_origin(header) for header in headers]
                 message["headers"] = headers
             await send(message)
 
