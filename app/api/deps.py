@@ -14,7 +14,6 @@ from urllib.parse import parse_qsl
 from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.api.middleware.access_log import USER_ID_KEY
@@ -58,14 +57,6 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-async def get_connection(request: Request) -> AsyncIterator[AsyncConnection]:
-    """The same transaction on a Core connection, for the endpoints whose repositories speak
-    Core (the tasks): no ORM session to set up and tear down."""
-    database = database_of(request)
-    async with database.connection(write=await _writes(request)) as connection:
-        yield connection
-
-
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     """A transaction that does not take SQLite's write lock up front (for login, which spends
     most of its time hashing and rarely writes)."""
@@ -86,7 +77,6 @@ async def get_codec(request: Request) -> TokenCodec:
 # scope="function": the transaction ends (commit or rollback) before the response goes out, so a
 # client never sees a success that was not committed.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-ConnectionDep = Annotated[AsyncConnection, Depends(get_connection, scope="function")]
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
 HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
 CodecDep = Annotated[TokenCodec, Depends(get_codec)]

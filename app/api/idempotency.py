@@ -16,13 +16,11 @@ async def respond_once(
     connection: AsyncConnection,
     *,
     user_id: uuid.UUID,
-    key: str | None,
+    key: str,
     canonical_request: str,
     respond: Callable[[], Awaitable[Response]],
 ) -> Response:
     """`respond()`, unless this user already sent this key: then the first response again."""
-    if key is None:
-        return await respond()
     stored = await idempotency.claim(
         connection, user_id=user_id, key=key, fingerprint=idempotency.fingerprint(canonical_request)
     )

@@ -15,14 +15,13 @@ exhausted, or a SQLite file another process holds locked) is the contract's 503 
 import asyncio
 import logging
 import sqlite3
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from functools import partial
 from itertools import chain, repeat
 from typing import Any, NoReturn, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.engine.interfaces import AdaptedConnection
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -31,11 +30,13 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.sql import Executable
+from sqlalchemy.util.concurrency import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
+from app.core.sqlite_direct import Query, SQLiteReads, SQLiteWrites
 from app.core.sqlite_inline import SQLiteDialect_inline  # registers the sqlite+inline dialect
-from app.core.sqlite_reads import Query, SQLiteReads
 from app.domain.errors import ServiceUnavailable
 
 logger = logging.getLogger(__name__)
@@ -114,28 +115,28 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 def _begin_immediate_by(
     connection: Connection, driver: sqlite3.Connection, deadline: float
 ) -> None:
-    """BEGIN IMMEDIATE on a connection that must not wait inside SQLite (busy_timeout=0): while
-    another process holds the write lock, sleep on the event loop and try again, until
-    `deadline` (event-loop time); then the request is a 503. Runs inside SQLAlchemy's sync code,
-    so the sleep goes through the adapted connection's `run_async`."""
-    adapted = connection.connection.dbapi_connection
-    assert isinstance(adapted, AdaptedConnection)
+    """`take_write_lock` for a unit of work's connection: it runs inside SQLAlchemy's sync code,
+    so its sleeps are awaited through the greenlet that runs that code."""
+    await_(_take_write_lock(partial(driver.execute, "BEGIN IMMEDIATE"), deadline))
+
+
+async def _take_write_lock(begin: Callable[[], object], deadline: float) -> None:
+    """`begin()` (a BEGIN IMMEDIATE on a connection that must not wait inside SQLite,
+    busy_timeout=0): while another process holds the write lock, sleep on the event loop and
+    try again, until `deadline` (event-loop time); then the request is a 503."""
+    loop = asyncio.get_running_loop()
     delays = chain(LOCK_RETRY_DELAYS_S, repeat(LOCK_RETRY_DELAYS_S[-1]))
     while True:
         try:
-            driver.execute("BEGIN IMMEDIATE")
+            begin()
             return
         except sqlite3.OperationalError as exc:
             if not _is_busy(exc):
                 raise
             delay = next(delays)
-            if asyncio.get_running_loop().time() + delay > deadline:
+            if loop.time() + delay > deadline:
                 raise _busy() from exc
-        adapted.run_async(partial(_pause, delay))
-
-
-async def _pause(seconds: float, _driver_connection: Any) -> None:
-    await asyncio.sleep(seconds)
+        await asyncio.sleep(delay)
 
 
 def _sqlite_code(error: sqlite3.Error) -> int | None:
@@ -226,10 +227,10 @@ _U = TypeVar("_U", bound=_UnitOfWork)
 
 class Database:
     """The engine and the units of work a request can open: an ORM session (account endpoints,
-    which work on `User` objects) or a Core connection (the task endpoints, whose statements are
-    Core already and which skip the session's bookkeeping, ~12 % of a cached read). Either is
-    one transaction: committed when the caller finishes, rolled back if it raises. Requests
-    that only read, in one or two statements, use `read` instead.
+    which work on `User` objects) or a Core connection (an idempotent create). Either is one
+    transaction: committed when the caller finishes, rolled back if it raises. Requests that
+    only read, in one or two statements, use `read` instead, and requests that write one
+    statement `write`: on a SQLite file both run on sqlite3 directly (app.core.sqlite_direct).
 
     On SQLite, writing transactions of this process also queue on an asyncio lock, first come,
     first served, so that they meet other processes' writers at the file lock one at a time."""
@@ -241,16 +242,19 @@ class Database:
         self._writer_engine = engine.execution_options(**{WRITE_OPTION: True})
         self._sessions = async_sessionmaker(class_=AsyncSession, expire_on_commit=False)
         self._reads: SQLiteReads | None = None
+        self._writes: SQLiteWrites | None = None
         if engine.dialect.name == "sqlite" and SQLiteDialect_inline._is_url_file_db(engine.url):
             # The file (and URI flags) SQLAlchemy would open; never wait for a lock inside
             # SQLite (see the module docstring).
             [filename], options = engine.dialect.create_connect_args(engine.url)
             connect_options: dict[str, Any] = {**options, "timeout": 0, "check_same_thread": False}
-            self._reads = SQLiteReads(
+            direct = (
                 partial(sqlite3.connect, filename, **connect_options),
                 engine.dialect,
-                configure=partial(_prepare_sqlite_connection, busy_timeout_ms=0),
+                partial(_prepare_sqlite_connection, busy_timeout_ms=0),
             )
+            self._reads = SQLiteReads(*direct)
+            self._writes = SQLiteWrites(*direct)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
@@ -272,51 +276,65 @@ class Database:
         return self._unit_of_work(AsyncEngine.connect, write=write)
 
     @asynccontextmanager
+    async def _write_turn(self) -> AsyncIterator[float | None]:
+        """This process's turn to write: on SQLite, first in, first served, and held until the
+        caller is done. Yields the event-loop time by which the caller must have SQLite's
+        write lock (the turn and the lock take at most SQLITE_BUSY_TIMEOUT_MS in all), or None
+        on a database without the queue."""
+        queue = self._write_queue
+        if queue is None:
+            yield None
+            return
+        deadline = asyncio.get_running_loop().time() + self._lock_timeout_s
+        try:
+            async with asyncio.timeout_at(deadline):
+                await queue.acquire()
+        except TimeoutError:
+            raise _busy() from None
+        try:
+            yield deadline
+        finally:
+            queue.release()
+
+    @asynccontextmanager
     async def _unit_of_work(
         self, open_unit: Callable[[AsyncEngine], AbstractAsyncContextManager[_U]], *, write: bool
     ) -> AsyncIterator[_U]:
         """`open_unit` on the engine for reading or for writing: committed when the caller
         finishes, rolled back if it raises. A SQLite writer first takes its turn in this
-        process's queue, and then waits for other processes, at most SQLITE_BUSY_TIMEOUT_MS in
-        all, each time it begins a transaction (see `on_begin`).
+        process's queue, and then waits for other processes each time it begins a transaction
+        (see `on_begin`).
 
         A database that fails to serve is a 503, except when a writing commit fails: whether
         that commit happened is unknown, and a 503 promises that nothing changed."""
-        queue = self._write_queue if write else None
         bind = self._writer_engine if write else self.engine
-        if queue is not None:
-            deadline = asyncio.get_running_loop().time() + self._lock_timeout_s
+        async with AsyncExitStack() as stack:
+            if write:
+                deadline = await stack.enter_async_context(self._write_turn())
+                if deadline is not None:
+                    bind = bind.execution_options(**{LOCK_DEADLINE_OPTION: deadline})
+            committing = False
             try:
-                async with asyncio.timeout_at(deadline):
-                    await queue.acquire()
-            except TimeoutError:
-                raise _busy() from None
-            bind = bind.execution_options(**{LOCK_DEADLINE_OPTION: deadline})
-        committing = False
-        try:
-            async with open_unit(bind) as unit:
-                try:
-                    yield unit
-                except BaseException:
-                    await unit.rollback()
+                async with open_unit(bind) as unit:
+                    try:
+                        yield unit
+                    except BaseException:
+                        await unit.rollback()
+                        raise
+                    committing = write
+                    await unit.commit()
+            except DatabaseFailure as exc:
+                if committing:
                     raise
-                committing = write
-                await unit.commit()
-        except DatabaseFailure as exc:
-            if committing:
-                raise
-            _raise_for(exc)
-        finally:
-            if queue is not None:
-                queue.release()
+                _raise_for(exc)
 
     async def read(self, queries: Sequence[Query]) -> list[list[Any]]:
         """The rows of each SELECT of `queries`, all read in one snapshot, in a transaction of
         their own (not a request's unit of work); each row has an attribute per column. On a
-        SQLite file they run on the reads' own connection (app.core.sqlite_reads); elsewhere
-        on a connection of the engine's, REPEATABLE READ when there are several (PostgreSQL's
-        READ COMMITTED takes a snapshot per statement). A database that fails to serve is a
-        503, as in a unit of work."""
+        SQLite file they run on the reads' own connection; elsewhere on a connection of the
+        engine's, REPEATABLE READ when there are several (PostgreSQL's READ COMMITTED takes a
+        snapshot per statement). A database that fails to serve is a 503, as in a unit of
+        work."""
         if self._reads is not None:
             try:
                 return self._reads.read(queries)
@@ -326,6 +344,27 @@ class Database:
             if len(queries) > 1:
                 await connection.execution_options(isolation_level="REPEATABLE READ")
             return [list(await connection.execute(query, values)) for query, values in queries]
+
+    async def write(self, statement: Executable, values: Mapping[str, Any]) -> list[Any]:
+        """The rows one INSERT, UPDATE or DELETE ... RETURNING returns, run and committed in a
+        transaction of its own (not a request's unit of work); each row has an attribute per
+        column. On a SQLite file it runs on the writes' own connection, in this process's
+        write queue and under SQLite's write lock as a unit of work's writes do; elsewhere on
+        a connection of the engine's. Failures are a unit of work's: a 503 for a database that
+        cannot serve, a 500 for a failed commit."""
+        writes = self._writes
+        if writes is None:
+            async with self.connection(write=True) as connection:
+                return list(await connection.execute(statement, values))
+        async with self._write_turn() as deadline:
+            assert deadline is not None
+            try:
+                await _take_write_lock(writes.begin, deadline)
+                rows = writes.execute(statement, values)
+            except sqlite3.OperationalError as exc:
+                _raise_for(exc)
+            writes.commit()
+            return rows
 
     async def ping(self) -> bool:
         """Whether the database answers a query."""
@@ -337,6 +376,7 @@ class Database:
         return True
 
     async def dispose(self) -> None:
-        if self._reads is not None:
-            self._reads.close()
+        for direct in (self._reads, self._writes):
+            if direct is not None:
+                direct.close()
         await self.engine.dispose()

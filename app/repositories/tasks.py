@@ -3,9 +3,10 @@ forgotten check elsewhere cannot leak another user's task.
 
 The queries are SQLAlchemy Core and return rows, not ORM objects: a task is read, validated into
 the response model and sent, and the ORM's identity map, object loading and unit of work would
-cost more than the statements (a list of 20 pays it 20 times). Writes run on the request's
-connection (its transaction); the reads of GET /tasks/{id} and of the list, which are all their
-request does, run through `Database.read`.
+cost more than the statements (a list of 20 pays it 20 times). Each request's work is one
+statement (two for a list) that checks the caller's token too, run through `Database.read` or
+`Database.write`; an idempotent create inserts on its unit of work's connection instead, in the
+transaction that stores its response.
 """
 
 import uuid
@@ -18,7 +19,7 @@ from sqlalchemy import and_, bindparam, case, delete, exists, func, insert, sele
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from app.core.db import Database
-from app.core.sqlite_reads import Query
+from app.core.sqlite_direct import Query
 from app.domain.models import Task, User
 from app.repositories.pagination import Page
 from app.repositories.users import contains_pattern, is_current, lower_like
@@ -50,16 +51,13 @@ class TaskFilters:
     search: str | None = None
 
 
-# The task `task_id`, if it is `owner_id`'s.
-_OWNED = (_TASK.c.id == bindparam("task_id"), _TASK.c.user_id == bindparam("owner_id"))
-
-
 def _conditional_write_conditions(conditional: bool) -> list[Any]:
-    """The task is the owner's, and `token_version` is still their token version (and they are
-    active): a write checks the caller's token in its own statement. `conditional`: the task
-    still has one of `expected_versions` (If-Match)."""
+    """The task `task_id` is `owner_id`'s, and `token_version` is still their token version
+    (and they are active): a write checks the caller's token in its own statement.
+    `conditional`: the task still has one of `expected_versions` (If-Match)."""
     conditions = [
-        *_OWNED,
+        _TASK.c.id == bindparam("task_id"),
+        _TASK.c.user_id == bindparam("owner_id"),
         exists().where(*is_current(bindparam("owner_id"), bindparam("token_version"))),
     ]
     if conditional:
@@ -78,7 +76,6 @@ def _order_by(sort: TaskSort) -> list[Any]:
     return keys
 
 
-_OWNED_TASK = select(_TASK).where(*_OWNED)
 # The hottest statement: GET /tasks/{id} checks the caller's token and reads the task at once.
 _CALLERS_TASK = (
     select(_TASK)
@@ -89,27 +86,19 @@ _CALLERS_TASK = (
     )
     .where(*is_current(bindparam("owner_id"), bindparam("token_version")))
 )
-# (Both built once: SQLAlchemy then reuses their compiled form.)
-
-
-async def get(
-    connection: AsyncConnection, *, owner_id: uuid.UUID, task_id: uuid.UUID
-) -> TaskRow | None:
-    result = await connection.execute(_OWNED_TASK, {"task_id": task_id, "owner_id": owner_id})
-    return result.first()
 
 
 def callers_task_query(*, owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID) -> Query:
-    """`get` and the caller check in one statement (see `get_if_token_current`)."""
+    """The task and the caller check in one statement (see `get_if_token_current`)."""
     return _CALLERS_TASK, {"task_id": task_id, "owner_id": owner_id, "token_version": token_version}
 
 
 async def get_if_token_current(
     database: Database, *, owner_id: uuid.UUID, token_version: int, task_id: uuid.UUID
 ) -> TaskRow | None:
-    """`get` and the caller check in one statement: None when `token_version` is no longer the
-    owner's (or they were deactivated); a row of NULLs (`id` None) when they have no such
-    task."""
+    """The owner's task `task_id`, read by the statement that checks the caller's token: None
+    when `token_version` is no longer the owner's (or they were deactivated); a row of NULLs
+    (`id` None) when they have no such task."""
     query = callers_task_query(owner_id=owner_id, token_version=token_version, task_id=task_id)
     [rows] = await database.read([query])
     return rows[0] if rows else None
@@ -129,12 +118,17 @@ _INSERT_IF_TOKEN_CURRENT = (
 
 
 async def add_if_token_current(
-    connection: AsyncConnection, values: dict[str, Any], *, token_version: int
+    on: Database | AsyncConnection, values: dict[str, Any], *, token_version: int
 ) -> TaskRow | None:
     """Insert a task given every column's value, if `token_version` is still the token version
-    of its owner (`values["user_id"]`) and they are active; None otherwise."""
+    of its owner (`values["user_id"]`) and they are active; None otherwise. Committed at once
+    `on` a Database; in the caller's transaction `on` a connection."""
     params = {**values, "token_version": token_version}
-    return (await connection.execute(_INSERT_IF_TOKEN_CURRENT, params)).first()
+    if isinstance(on, Database):
+        rows = await on.write(_INSERT_IF_TOKEN_CURRENT, params)
+    else:
+        rows = list(await on.execute(_INSERT_IF_TOKEN_CURRENT, params))
+    return rows[0] if rows else None
 
 
 # Each filter, as a condition on a bind parameter of its name.
@@ -226,7 +220,7 @@ def _update_statement(columns: frozenset[str], conditional: bool) -> Any:
 
 @cache
 def _delete_statement(conditional: bool) -> Any:
-    return delete(_TASK).where(*_conditional_write_conditions(conditional))
+    return delete(_TASK).where(*_conditional_write_conditions(conditional)).returning(_TASK.c.id)
 
 
 def _conditional_write_params(
@@ -246,7 +240,7 @@ def _conditional_write_params(
 
 
 async def update_if_current(
-    connection: AsyncConnection,
+    database: Database,
     *,
     owner_id: uuid.UUID,
     token_version: int,
@@ -263,11 +257,12 @@ async def update_if_current(
     statement = _update_statement(frozenset(values), expected_versions is not None)
     params = _conditional_write_params(owner_id, token_version, task_id, expected_versions)
     params |= {f"set_{name}": value for name, value in values.items()}
-    return (await connection.execute(statement, params)).first()
+    rows = await database.write(statement, params)
+    return rows[0] if rows else None
 
 
 async def delete_if_current(
-    connection: AsyncConnection,
+    database: Database,
     *,
     owner_id: uuid.UUID,
     token_version: int,
@@ -277,5 +272,4 @@ async def delete_if_current(
     """Delete the task as `update_if_current` updates it; whether it was deleted."""
     statement = _delete_statement(expected_versions is not None)
     params = _conditional_write_params(owner_id, token_version, task_id, expected_versions)
-    result = await connection.execute(statement, params)
-    return bool(result.rowcount)
+    return bool(await database.write(statement, params))

@@ -2,7 +2,7 @@
 
 import uuid
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -14,7 +14,6 @@ from app.domain.types import utcnow
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters, TaskRow
-from app.services import auth as auth_service
 from generated.models import (
     TaskCreate,
     TaskPriority,
@@ -40,16 +39,17 @@ def as_utc(value: datetime | None, *, field: str) -> datetime | None:
 
 
 async def create_task(
-    connection: AsyncConnection, claims: TokenClaims, data: TaskCreate
+    on: Database | AsyncConnection, claims: TokenClaims, data: TaskCreate
 ) -> TaskRow:
-    """A new task of the caller's, inserted by the statement that checks their token."""
+    """A new task of the caller's, inserted by the statement that checks their token: committed
+    at once `on` a Database, in the caller's transaction `on` a connection."""
     values = data.model_dump()
     now = utcnow()
     due_date = as_utc(values.get("due_date"), field="due_date")
     if due_date is None and data.priority == TaskPriority.urgent:
         due_date = now + URGENT_DEADLINE
     task = await tasks_repo.add_if_token_current(
-        connection,
+        on,
         {
             "id": uuid.uuid4(),
             "user_id": claims.user_id,
@@ -104,7 +104,7 @@ async def get_task(database: Database, claims: TokenClaims, task_id: uuid.UUID) 
 
 
 async def replace_task(
-    connection: AsyncConnection,
+    database: Database,
     claims: TokenClaims,
     task_id: uuid.UUID,
     data: TaskReplace,
@@ -119,11 +119,11 @@ async def replace_task(
         "description": sent.get("description"),
         "due_date": as_utc(sent.get("due_date"), field="due_date"),
     }
-    return await _update(connection, claims, task_id, values, expected_versions)
+    return await _update(database, claims, task_id, values, expected_versions)
 
 
 async def update_task(
-    connection: AsyncConnection,
+    database: Database,
     claims: TokenClaims,
     task_id: uuid.UUID,
     data: TaskUpdate,
@@ -133,36 +133,36 @@ async def update_task(
     values = data.model_dump()  # only the fields sent
     if "due_date" in values:
         values["due_date"] = as_utc(values["due_date"], field="due_date")
-    return await _update(connection, claims, task_id, values, expected_versions)
+    return await _update(database, claims, task_id, values, expected_versions)
 
 
 async def delete_task(
-    connection: AsyncConnection,
+    database: Database,
     claims: TokenClaims,
     task_id: uuid.UUID,
     *,
     expected_versions: frozenset[int] | None,
 ) -> None:
     deleted = await tasks_repo.delete_if_current(
-        connection,
+        database,
         owner_id=claims.user_id,
         token_version=claims.version,
         task_id=task_id,
         expected_versions=expected_versions,
     )
     if not deleted:
-        await _raise_why_unchanged(connection, claims, task_id)
+        await _raise_why_unchanged(database, claims, task_id)
 
 
 async def _update(
-    connection: AsyncConnection,
+    database: Database,
     claims: TokenClaims,
     task_id: uuid.UUID,
     values: dict[str, Any],
     expected_versions: frozenset[int] | None,
 ) -> TaskRow:
     task = await tasks_repo.update_if_current(
-        connection,
+        database,
         owner_id=claims.user_id,
         token_version=claims.version,
         task_id=task_id,
@@ -170,18 +170,14 @@ async def _update(
         values={**values, "updated_at": utcnow()},
     )
     if task is None:
-        await _raise_why_unchanged(connection, claims, task_id)
-    assert task is not None
+        await _raise_why_unchanged(database, claims, task_id)
     return task
 
 
 async def _raise_why_unchanged(
-    connection: AsyncConnection, claims: TokenClaims, task_id: uuid.UUID
-) -> None:
+    database: Database, claims: TokenClaims, task_id: uuid.UUID
+) -> NoReturn:
     """Why a conditional write matched nothing: the token (401), the task (404) or its version
-    (412)."""
-    await auth_service.caller_for_claims(connection, claims)
-    current = await tasks_repo.get(connection, owner_id=claims.user_id, task_id=task_id)
-    if current is None:
-        raise NotFound(TASK_NOT_FOUND)
+    (412). Read after the write's transaction: the answer is as of this read."""
+    current = await get_task(database, claims, task_id)
     raise PreconditionFailed(STALE_ETAG, etag=task_etag(current.version))

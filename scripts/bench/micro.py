@@ -153,12 +153,12 @@ async def run(number: int, repeat: int) -> list[Measure]:
                 database, owner_id=user_id, token_version=claims.version, task_id=task_id
             )
 
+        orm_query = select(Task).where(col(Task.id) == task_id, col(Task.user_id) == user_id)
+
         async def check_then_task() -> None:
             async with database.connection(write=False) as connection:
                 await users_repo.current_role(connection, user_id, claims.version)
-                await tasks_repo.get(connection, owner_id=user_id, task_id=task_id)
-
-        orm_query = select(Task).where(col(Task.id) == task_id, col(Task.user_id) == user_id)
+                (await connection.execute(orm_query)).first()
 
         async def orm_task() -> None:
             async with database.session(write=False) as session:
@@ -181,8 +181,9 @@ async def run(number: int, repeat: int) -> list[Measure]:
         await measure("db: the task lookup alone as an ORM select(Task)", orm_task, "at first")
 
         # -- serialisation -------------------------------------------------------------------
-        async with database.connection(write=False) as connection:
-            row = await tasks_repo.get(connection, owner_id=user_id, task_id=task_id)
+        row = await tasks_repo.get_if_token_current(
+            database, owner_id=user_id, token_version=claims.version, task_id=task_id
+        )
         assert row is not None
 
         async def respond() -> None:

@@ -52,32 +52,41 @@ def other(database_path: Path) -> Iterator[sqlite3.Connection]:
     connection.close()
 
 
+# A create is one statement committed at once (Database.write); with an Idempotency-Key it is a
+# unit of work that commits its claim on the key first.
+WRITE_PATHS = pytest.mark.parametrize("key", [None, "once"], ids=["one-statement", "unit-of-work"])
+
+
+@WRITE_PATHS
 def test_a_lock_held_past_the_timeout_is_a_503_with_retry_after(
-    database_path: Path, other: sqlite3.Connection
+    database_path: Path, other: sqlite3.Connection, key: str | None
 ) -> None:
     with sqlite_client(database_path, busy_timeout_ms=200) as client:
         account = register(client)
         other.execute("BEGIN IMMEDIATE")
-        busy = client.post(f"{API}/tasks", json={"title": "blocked"}, headers=account.headers)
+        headers = account.headers | ({} if key is None else {"Idempotency-Key": key})
+        busy = client.post(f"{API}/tasks", json={"title": "blocked"}, headers=headers)
         listed = client.get(f"{API}/tasks", headers=account.headers)
         other.rollback()
         body = assert_problem(busy, 503)
         assert busy.headers["retry-after"] == "1"
         assert "busy" in body["detail"]
         assert listed.status_code == 200  # readers never wait for the write lock
-        after = client.post(f"{API}/tasks", json={"title": "after"}, headers=account.headers)
-        assert after.status_code == 201, after.text
+        after = client.post(f"{API}/tasks", json={"title": "after"}, headers=headers)
+        assert after.status_code == 201, after.text  # a refused create left its key unclaimed
         titles = [
             t["title"] for t in client.get(f"{API}/tasks", headers=account.headers).json()["tasks"]
         ]
         assert titles == ["after"]
 
 
+@WRITE_PATHS
 def test_a_waiting_writer_does_not_block_the_event_loop(
-    database_path: Path, other: sqlite3.Connection
+    database_path: Path, other: sqlite3.Connection, key: str | None
 ) -> None:
     with sqlite_client(database_path, busy_timeout_ms=60_000) as client:
         account = register(client)
+        headers = account.headers | ({} if key is None else {"Idempotency-Key": key})
         database: Database = app_of(client).state.database
         other.execute("BEGIN IMMEDIATE")
         # A safety net: were the loop blocked, the read below would hang until this fires.
@@ -85,7 +94,7 @@ def test_a_waiting_writer_does_not_block_the_event_loop(
         safety_net.start()
         with ThreadPoolExecutor(max_workers=1) as pool:
             create = pool.submit(
-                client.post, f"{API}/tasks", json={"title": "waits"}, headers=account.headers
+                client.post, f"{API}/tasks", json={"title": "waits"}, headers=headers
             )
             while not database.writing and not create.done():
                 threading.Event().wait(0.01)

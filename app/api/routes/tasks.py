@@ -6,7 +6,6 @@ from starlette.responses import Response
 
 from app.api.deps import (
     AccessClaims,
-    ConnectionDep,
     IdempotencyKey,
     IfMatch,
     database_of,
@@ -74,60 +73,74 @@ async def list_tasks(
 
 @router.post("")
 async def create_task(
+    request: Request,
     claims: AccessClaims,
-    connection: ConnectionDep,
     key: IdempotencyKey,
     data: Annotated[api.TaskCreate, Depends(json_body(api.TaskCreate))],
 ) -> Response:
-    async def create() -> Response:
-        task = await tasks_service.create_task(connection, claims, data)
+    database = database_of(request)
+    if key is None:
+        task = await tasks_service.create_task(database, claims, data)
         return _task_response(task, status=201, location=True)
+    # The task and the response stored for the key are committed together.
+    async with database.connection(write=True) as connection:
 
-    if key is not None:
+        async def create() -> Response:
+            task = await tasks_service.create_task(connection, claims, data)
+            return _task_response(task, status=201, location=True)
+
         # A replay inserts nothing, so it would not check the token: check it first.
         await auth_service.caller_for_claims(connection, claims)
-    return await respond_once(
-        connection,
-        user_id=claims.user_id,
-        key=key,
-        canonical_request=data.model_dump_json(),
-        respond=create,
-    )
+        return await respond_once(
+            connection,
+            user_id=claims.user_id,
+            key=key,
+            canonical_request=data.model_dump_json(),
+            respond=create,
+        )
 
 
 @router.put("/{task_id}")
 async def replace_task(
+    request: Request,
     claims: AccessClaims,
-    connection: ConnectionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskReplace, Depends(json_body(api.TaskReplace))],
 ) -> Response:
     task = await tasks_service.replace_task(
-        connection, claims, task_id, data, expected_versions=versions_for_if_match(if_match)
+        database_of(request),
+        claims,
+        task_id,
+        data,
+        expected_versions=versions_for_if_match(if_match),
     )
     return _task_response(task)
 
 
 @router.patch("/{task_id}")
 async def update_task(
+    request: Request,
     claims: AccessClaims,
-    connection: ConnectionDep,
     task_id: uuid.UUID,
     if_match: IfMatch,
     data: Annotated[api.TaskUpdate, Depends(json_body(api.TaskUpdate))],
 ) -> Response:
     task = await tasks_service.update_task(
-        connection, claims, task_id, data, expected_versions=versions_for_if_match(if_match)
+        database_of(request),
+        claims,
+        task_id,
+        data,
+        expected_versions=versions_for_if_match(if_match),
     )
     return _task_response(task)
 
 
 @router.delete("/{task_id}")
 async def delete_task(
-    claims: AccessClaims, connection: ConnectionDep, task_id: uuid.UUID, if_match: IfMatch
+    request: Request, claims: AccessClaims, task_id: uuid.UUID, if_match: IfMatch
 ) -> Response:
     await tasks_service.delete_task(
-        connection, claims, task_id, expected_versions=versions_for_if_match(if_match)
+        database_of(request), claims, task_id, expected_versions=versions_for_if_match(if_match)
     )
     return no_content()

@@ -1,8 +1,8 @@
-"""`Database.read` returns what SQLAlchemy's own execution returns for the same queries, row for
-row, value for value and type for type: the task reads over Hypothesis-generated tasks, and the
-list over every filter, sort and page shape. On SQLite it runs on sqlite3 directly
-(app.core.sqlite_reads), converting parameters and columns with the types' processors; this is
-what keeps it honest."""
+"""`Database.read` and `Database.write` return what SQLAlchemy's own execution returns for the
+same statements, row for row, value for value and type for type: the task reads and writes over
+Hypothesis-generated tasks, and the list over every filter, sort and page shape. On SQLite they
+run on sqlite3 directly (app.core.sqlite_direct), converting parameters and columns with the
+types' processors; this is what keeps them honest."""
 
 import itertools
 import uuid
@@ -13,10 +13,13 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy.exc import StatementError
+from sqlmodel import col, select
 
 from app.core.db import Database
 from app.core.security import TokenType
-from app.core.sqlite_reads import Query
+from app.core.sqlite_direct import Query
+from app.domain.models import Task
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters
@@ -162,3 +165,120 @@ def test_a_stale_token_version_reads_nothing(client: TestClient, user: Account) 
         return one, page
 
     assert run_on_app(client, read) == (None, None)
+
+
+def task_values(user_id: uuid.UUID, task: dict[str, Any]) -> dict[str, Any]:
+    """Every column of a new task, as the service fills them in."""
+    now = datetime.now(UTC)
+    due = task.get("due_date")
+    return {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "title": task["title"],
+        "description": task.get("description"),
+        "priority": TaskPriority(task.get("priority", "medium")),
+        "status": TaskStatus.todo,
+        "due_date": None if due is None else datetime.fromisoformat(due),
+        "version": 1,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+async def stored(database: Database, task_id: uuid.UUID) -> list[tuple[type, Any]] | None:
+    """The task as SQLAlchemy's execution reads it back."""
+    async with database.connection(write=False) as connection:
+        row = (await connection.execute(select(Task).where(col(Task.id) == task_id))).first()
+    return None if row is None else typed([row])[0]
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(task=TASKS, change=TASKS)
+def test_task_writes_return_the_rows_sqlalchemy_reads_back(
+    client: TestClient, user: Account, task: dict[str, Any], change: dict[str, Any]
+) -> None:
+    """A create, an update (If-Match with several versions: an expanding parameter) and a
+    delete through `Database.write`: each returns the row as stored, value for value and type
+    for type."""
+    owner_id, version = caller(client, user)
+    database: Database = app_of(client).state.database
+    values = task_values(owner_id, task)
+    changed = {
+        key: value
+        for key, value in task_values(owner_id, change).items()
+        if key in ("title", "description", "priority", "due_date", "updated_at")
+    }
+    owned: dict[str, Any] = {
+        "owner_id": owner_id,
+        "token_version": version,
+        "task_id": values["id"],
+    }
+
+    async def write_all() -> list[Any]:
+        created = await tasks_repo.add_if_token_current(database, values, token_version=version)
+        after_create = await stored(database, values["id"])
+        updated = await tasks_repo.update_if_current(
+            database, **owned, expected_versions=frozenset({7, 1, 3}), values=changed
+        )
+        after_update = await stored(database, values["id"])
+        deleted = await tasks_repo.delete_if_current(
+            database, **owned, expected_versions=frozenset({2})
+        )
+        after_delete = await stored(database, values["id"])
+        return [created, after_create, updated, after_update, deleted, after_delete]
+
+    created, after_create, updated, after_update, deleted, after_delete = run_on_app(
+        client, write_all
+    )
+    assert typed([created])[0] == after_create
+    assert typed([updated])[0] == after_update
+    assert dict(zip(Task.model_fields, (value for _, value in after_update), strict=True)) == {
+        **values, **changed, "version": 2
+    }  # fmt: skip
+    assert (deleted, after_delete) == (True, None)
+
+
+def test_writes_with_a_stale_token_version_change_nothing(
+    client: TestClient, user: Account
+) -> None:
+    created = client.post(f"{API}/tasks", json={"title": "mine"}, headers=user.headers)
+    owner_id, version = caller(client, user)
+    task_id = uuid.UUID(created.json()["id"])
+    database: Database = app_of(client).state.database
+    owned: dict[str, Any] = {"owner_id": owner_id, "token_version": version - 1, "task_id": task_id}
+
+    async def write_all() -> tuple[Any, ...]:
+        values = task_values(owner_id, {"title": "not mine to add"})
+        added = await tasks_repo.add_if_token_current(database, values, token_version=version - 1)
+        updated = await tasks_repo.update_if_current(
+            database, **owned, expected_versions=None, values={"title": "changed"}
+        )
+        deleted = await tasks_repo.delete_if_current(database, **owned, expected_versions=None)
+        return added, updated, deleted, await stored(database, values["id"])
+
+    assert run_on_app(client, write_all) == (None, None, False, None)
+    assert client.get(f"{API}/tasks", headers=user.headers).json()["tasks"] == [created.json()]
+
+
+def test_a_write_that_fails_rolls_back_and_lets_go_of_the_lock(
+    client: TestClient, user: Account
+) -> None:
+    """A statement that fails midway (a value its column's processor refuses) writes nothing,
+    and the next write finds the write lock free."""
+    owner_id, version = caller(client, user)
+    database: Database = app_of(client).state.database
+    naive = {**task_values(owner_id, {"title": "naive"}), "created_at": datetime(2026, 1, 1)}
+
+    async def fail_then_write() -> Any:
+        # (SQLAlchemy's execution wraps the processor's error, as it does on PostgreSQL.)
+        with pytest.raises((ValueError, StatementError), match="naive datetime"):
+            await tasks_repo.add_if_token_current(database, naive, token_version=version)
+        values = task_values(owner_id, {"title": "after"})
+        return await tasks_repo.add_if_token_current(database, values, token_version=version)
+
+    after = run_on_app(client, fail_then_write)
+    assert after.title == "after"
+    titles = [t["title"] for t in client.get(f"{API}/tasks", headers=user.headers).json()["tasks"]]
+    assert titles == ["after"]
