@@ -5,11 +5,13 @@ transactions. Requests that write begin with `BEGIN IMMEDIATE`, so a writer take
 front instead of failing (or losing an update) when it upgrades a stale read snapshot. The server
 runs SQLite inline on the event loop (app.core.sqlite_inline), so its connections never wait
 inside SQLite (`busy_timeout=0`): a writer that finds the lock taken by another process sleeps on
-the loop and tries again, for up to SQLITE_BUSY_TIMEOUT_MS, and then answers 503.
+the loop and tries again, for up to SQLITE_BUSY_TIMEOUT_MS, and then answers 503. For the same
+reason the server checkpoints the WAL in a worker thread (see `Database._committed`).
 
 A database that cannot serve a request (unreachable, too slow for its statement timeout, its pool
 exhausted, or a SQLite file another process holds locked) is the contract's 503 as well, never a
-500: every unit of work turns those errors into `ServiceUnavailable` (see `_raise_for`).
+500: every unit of work, read and write turns those errors into `ServiceUnavailable` (see
+`_raise_for`).
 """
 
 import asyncio
@@ -35,7 +37,14 @@ from sqlalchemy.util.concurrency import await_
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from app.core.config import Settings
-from app.core.sqlite_direct import Query, SQLiteReads, SQLiteWrites
+from app.core.sqlite_direct import (
+    Query,
+    SQLiteCheckpoints,
+    SQLiteReads,
+    SQLiteWrites,
+    is_busy,
+    sqlite_code,
+)
 from app.core.sqlite_inline import SQLiteDialect_inline  # registers the sqlite+inline dialect
 from app.domain.errors import ServiceUnavailable
 
@@ -49,6 +58,14 @@ LOCK_RETRY_DELAYS_S = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05)
 # PostgreSQL errors of a statement that waited or conflicted: statement timeout, lock not
 # available, serialization failure, deadlock.
 CONTENTION_SQLSTATES = frozenset({"57014", "55P03", "40001", "40P01"})
+# SQLite checkpoints the WAL in the connection whose commit takes it past this many pages. On the
+# server that is a request's, on the event loop: 17 ms or more (it syncs both files) in which no
+# request is served, every 1000 pages by default. The server checkpoints in a worker thread
+# instead, every CHECKPOINT_EVERY_WRITES committed write transactions (a new task is ~6 pages),
+# so SQLite's own only bounds the WAL (40 MiB of 4 KiB pages): under a steady stream of writes
+# the thread's checkpoints never find the WAL idle, and only SQLite's let it start over.
+WAL_AUTOCHECKPOINT_PAGES = 10_000
+CHECKPOINT_EVERY_WRITES = 100
 # SQLite's primary result codes of a file that another connection holds ...
 SQLITE_CONTENTION = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 # ... and of a file that cannot serve (missing, unreadable, full, corrupt, out of memory). Other
@@ -83,6 +100,7 @@ def _prepare_sqlite_connection(dbapi_connection: Any, busy_timeout_ms: int) -> N
         raise RuntimeError(f"SQLite refused WAL mode (journal_mode={mode})")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
     cursor.close()
     # SQLite's lower() folds only A-Z; searches are case-insensitive for every script, as they
     # are on PostgreSQL.
@@ -115,7 +133,7 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
 def _begin_immediate_by(
     connection: Connection, driver: sqlite3.Connection, deadline: float
 ) -> None:
-    """`take_write_lock` for a unit of work's connection: it runs inside SQLAlchemy's sync code,
+    """`_take_write_lock` for a unit of work's connection: it runs inside SQLAlchemy's sync code,
     so its sleeps are awaited through the greenlet that runs that code."""
     await_(_take_write_lock(partial(driver.execute, "BEGIN IMMEDIATE"), deadline))
 
@@ -131,22 +149,12 @@ async def _take_write_lock(begin: Callable[[], object], deadline: float) -> None
             begin()
             return
         except sqlite3.OperationalError as exc:
-            if not _is_busy(exc):
+            if not is_busy(exc):
                 raise
             delay = next(delays)
             if loop.time() + delay > deadline:
                 raise _busy() from exc
         await asyncio.sleep(delay)
-
-
-def _sqlite_code(error: sqlite3.Error) -> int | None:
-    """The primary result code; None for errors sqlite3 raises itself (undecodable text)."""
-    code = getattr(error, "sqlite_errorcode", None)
-    return None if code is None else code & 0xFF
-
-
-def _is_busy(error: sqlite3.OperationalError) -> bool:
-    return _sqlite_code(error) == sqlite3.SQLITE_BUSY
 
 
 def _busy() -> ServiceUnavailable:
@@ -165,7 +173,7 @@ def _raise_for(error: OperationalError | PoolTimeout | sqlite3.OperationalError)
     rest "unavailable"."""
     driver_error = error.orig if isinstance(error, OperationalError) else error
     if isinstance(driver_error, sqlite3.Error):
-        code = _sqlite_code(driver_error)
+        code = sqlite_code(driver_error)
         if code not in SQLITE_CONTENTION | SQLITE_UNAVAILABLE:
             raise error
         contended = code in SQLITE_CONTENTION
@@ -243,6 +251,9 @@ class Database:
         self._sessions = async_sessionmaker(class_=AsyncSession, expire_on_commit=False)
         self._reads: SQLiteReads | None = None
         self._writes: SQLiteWrites | None = None
+        self._checkpoints: SQLiteCheckpoints | None = None
+        self._writes_since_checkpoint = 0
+        self._checkpointing: asyncio.Task[None] | None = None
         if engine.dialect.name == "sqlite" and SQLiteDialect_inline._is_url_file_db(engine.url):
             # The file (and URI flags) SQLAlchemy would open; never wait for a lock inside
             # SQLite (see the module docstring).
@@ -255,6 +266,7 @@ class Database:
             )
             self._reads = SQLiteReads(*direct)
             self._writes = SQLiteWrites(*direct)
+            self._checkpoints = SQLiteCheckpoints(*direct)
 
     @classmethod
     def from_settings(cls, settings: Settings) -> "Database":
@@ -327,6 +339,8 @@ class Database:
                 if committing:
                     raise
                 _raise_for(exc)
+            if write:
+                self._committed()
 
     async def read(self, queries: Sequence[Query]) -> list[list[Any]]:
         """The rows of each SELECT of `queries`, all read in one snapshot, in a transaction of
@@ -364,7 +378,28 @@ class Database:
             except sqlite3.OperationalError as exc:
                 _raise_for(exc)
             writes.commit()
-            return rows
+        self._committed()
+        return rows
+
+    def _committed(self) -> None:
+        """Count a committed write transaction; every CHECKPOINT_EVERY_WRITES of them, start a
+        checkpoint of the WAL in a worker thread, unless one is under way. (sqlite3 lets go of
+        the GIL while SQLite copies pages and syncs files, so the event loop serves requests
+        meanwhile.)"""
+        if self._checkpoints is None:
+            return
+        self._writes_since_checkpoint += 1
+        if self._writes_since_checkpoint >= CHECKPOINT_EVERY_WRITES and self._checkpointing is None:
+            self._writes_since_checkpoint = 0
+            self._checkpointing = asyncio.create_task(self._checkpoint(self._checkpoints))
+
+    async def _checkpoint(self, checkpoints: SQLiteCheckpoints) -> None:
+        try:
+            await asyncio.to_thread(checkpoints.checkpoint)
+        except sqlite3.Error as exc:  # the next one tries again; SQLite's own bound the WAL
+            logger.warning("a WAL checkpoint failed: %s", exc)
+        finally:
+            self._checkpointing = None
 
     async def ping(self) -> bool:
         """Whether the database answers a query."""
@@ -376,7 +411,9 @@ class Database:
         return True
 
     async def dispose(self) -> None:
-        for direct in (self._reads, self._writes):
+        if self._checkpointing is not None:
+            await self._checkpointing
+        for direct in (self._reads, self._writes, self._checkpoints):
             if direct is not None:
                 direct.close()
         await self.engine.dispose()

@@ -24,8 +24,19 @@ from typing import Any
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
 
-# A statement (a SELECT, or an INSERT, UPDATE or DELETE with RETURNING) and its values by name.
+# A statement and its values by name.
 Query = tuple[Executable, Mapping[str, Any]]
+
+
+def sqlite_code(error: sqlite3.Error) -> int | None:
+    """The primary result code; None for errors sqlite3 raises itself (undecodable text)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return None if code is None else code & 0xFF
+
+
+def is_busy(error: sqlite3.Error) -> bool:
+    """Whether another connection holds the lock the statement needed."""
+    return sqlite_code(error) == sqlite3.SQLITE_BUSY
 
 
 class _Prepared:
@@ -83,7 +94,7 @@ class _Prepared:
 
 
 class _Direct:
-    """One sqlite3 connection (opened on first use, and again after any failure) and the
+    """One sqlite3 connection (opened on first use, and again after a failure) and the
     statements compiled for it. `connect` opens the file the engine opens, never waiting for a
     lock (timeout=0), usable from the thread the event loop runs on (check_same_thread=False);
     `configure` sets it up as the engine sets up its own."""
@@ -170,8 +181,7 @@ class SQLiteWrites(_Direct):
         try:
             connection.execute("BEGIN IMMEDIATE")
         except sqlite3.OperationalError as exc:
-            code = getattr(exc, "sqlite_errorcode", None)
-            if code is None or code & 0xFF != sqlite3.SQLITE_BUSY:
+            if not is_busy(exc):
                 self.close()  # anything but "busy": start again on a new connection
             raise
 
@@ -190,6 +200,21 @@ class SQLiteWrites(_Direct):
         assert self._connection is not None
         try:
             self._connection.execute("COMMIT")
+        except BaseException:
+            self.close()
+            raise
+
+
+class SQLiteCheckpoints(_Direct):
+    """Checkpoints the WAL: copies the pages of committed transactions into the database file,
+    so that the WAL can start over. Called in a worker thread, one call at a time."""
+
+    def checkpoint(self) -> None:
+        """A PASSIVE checkpoint: it never waits for readers or writers, and copies what no
+        reader still needs."""
+        connection = self._connected()
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except BaseException:
             self.close()
             raise

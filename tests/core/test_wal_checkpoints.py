@@ -1,0 +1,56 @@
+"""The server checkpoints SQLite's WAL in a worker thread, every CHECKPOINT_EVERY_WRITES committed
+writes: SQLite's own checkpoint runs in the connection whose commit crosses its threshold, on the
+event loop here, and syncs the files while no request is served. Its own stays only as a bound
+on the WAL (WAL_AUTOCHECKPOINT_PAGES)."""
+
+import sqlite3
+import time
+from contextlib import closing
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from app.core.db import CHECKPOINT_EVERY_WRITES, WAL_AUTOCHECKPOINT_PAGES, Database
+from app.main import create_app
+from tests.conftest import API, app_of, make_settings, register, run_on_app
+
+
+def tasks_in_file(path: Path) -> int:
+    """The tasks in the database file itself: what the WAL holds that no checkpoint has copied
+    yet is not read (immutable=1)."""
+    with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
+        count: int = connection.execute("SELECT count(*) FROM task").fetchone()[0]
+    return count
+
+
+def test_committed_writes_reach_the_database_file_by_a_checkpoint_of_the_server(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "wal.db"
+    with TestClient(create_app(make_settings(f"sqlite:///{path}"))) as client:
+        account = register(client)
+        created = client.post(f"{API}/tasks", json={"title": "first"}, headers=account.headers)
+        assert created.status_code == 201, created.text
+        assert tasks_in_file(path) == 0  # in the WAL only
+        for i in range(CHECKPOINT_EVERY_WRITES):
+            body = {"title": f"task {i}"}
+            response = client.post(f"{API}/tasks", json=body, headers=account.headers)
+            assert response.status_code == 201, response.text
+        deadline = time.monotonic() + 10  # the checkpoint runs in the background: wait for it
+        while tasks_in_file(path) == 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert tasks_in_file(path) > 0
+        assert client.get(f"{API}/tasks", headers=account.headers).json()["total"] == 101
+
+
+def test_sqlite_checkpoints_by_itself_only_past_the_bound(tmp_path: Path) -> None:
+    with TestClient(create_app(make_settings(f"sqlite:///{tmp_path / 'bound.db'}"))) as client:
+        database: Database = app_of(client).state.database
+
+        async def setting() -> int:
+            async with database.connection(write=False) as connection:
+                result = await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")
+                pages: int = result.scalar_one()
+            return pages
+
+        assert run_on_app(client, setting) == WAL_AUTOCHECKPOINT_PAGES
