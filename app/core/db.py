@@ -24,7 +24,7 @@ from itertools import chain, repeat
 from typing import Any, NoReturn, Protocol, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncConnection,
@@ -161,24 +161,28 @@ def _busy() -> ServiceUnavailable:
     return ServiceUnavailable("The database is busy; try again shortly.", retry_after=1)
 
 
-DatabaseFailure = (OperationalError, PoolTimeout, sqlite3.OperationalError)
+DatabaseFailure = (DBAPIError, PoolTimeout, sqlite3.DatabaseError)
 
 
-def _raise_for(error: OperationalError | PoolTimeout | sqlite3.OperationalError) -> NoReturn:
+def _raise_for(error: DBAPIError | PoolTimeout | sqlite3.DatabaseError) -> NoReturn:
     """Raise the 503 for a database that could not serve a statement, or `error` itself when it
-    is a bug rather than the database's state (it stays a 500). OperationalError is the DB-API's
-    class for failures outside the statement's control: a refused or lost connection, a
-    statement timeout, a deadlock, a SQLite file locked by another process; but sqlite3 also
-    raises it for SQL that does not match the schema. Contention is "busy" (retry soon), the
-    rest "unavailable"."""
-    driver_error = error.orig if isinstance(error, OperationalError) else error
+    is a bug rather than the database's state (it stays a 500). SQLite's errors are told apart
+    by result code: sqlite3 raises OperationalError both for a file another connection holds and
+    for SQL that does not match the schema, and DatabaseError for a file that is not a database.
+    Elsewhere OperationalError is the DB-API's class for failures outside the statement's
+    control (a refused or lost connection, a statement timeout, a deadlock); the driver's other
+    errors (a constraint, bad data, bad SQL) are the statement's. Contention is "busy" (retry
+    soon), the rest "unavailable"."""
+    driver_error = error.orig if isinstance(error, DBAPIError) else error
     if isinstance(driver_error, sqlite3.Error):
         code = sqlite_code(driver_error)
         if code not in SQLITE_CONTENTION | SQLITE_UNAVAILABLE:
             raise error
         contended = code in SQLITE_CONTENTION
-    else:
+    elif isinstance(error, OperationalError | PoolTimeout):
         contended = getattr(driver_error, "sqlstate", None) in CONTENTION_SQLSTATES
+    else:
+        raise error
     logger.warning("the database could not serve a request: %s", driver_error)
     if contended:
         raise _busy() from error
@@ -352,7 +356,7 @@ class Database:
         if self._reads is not None:
             try:
                 return self._reads.read(queries)
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
                 _raise_for(exc)
         async with self.connection(write=False) as connection:
             if len(queries) > 1:
@@ -375,7 +379,7 @@ class Database:
             try:
                 await _take_write_lock(writes.begin, deadline)
                 rows = writes.execute(statement, values)
-            except sqlite3.OperationalError as exc:
+            except sqlite3.DatabaseError as exc:
                 _raise_for(exc)
             writes.commit()
         self._committed()

@@ -62,8 +62,30 @@ def assert_untouched(client: TestClient, account: Account, task: dict[str, Any])
     assert listed.json()["tasks"] == [task["body"]]
 
 
+@pytest.fixture
+def not_a_database(tmp_path: Path) -> str:
+    """A file whose header is not SQLite's (a database replaced or overwritten by mistake)."""
+    path = tmp_path / "not-a-database.db"
+    path.write_bytes(b"this is not a SQLite database" * 200)
+    return f"sqlite+inline:///{path}"
+
+
 @pytest.mark.parametrize("url", UNREACHABLE_DATABASE_URLS)
 def test_an_unreachable_database_is_a_503_on_every_kind_of_endpoint(
+    client: TestClient, user: Account, url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    assert_unavailable_for_every_kind_of_endpoint(client, user, url, caplog)
+
+
+def test_a_file_that_is_not_a_database_is_a_503_on_every_kind_of_endpoint(
+    client: TestClient, user: Account, not_a_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """SQLite reports it as SQLITE_NOTADB, which sqlite3 raises as a DatabaseError (not an
+    OperationalError)."""
+    assert_unavailable_for_every_kind_of_endpoint(client, user, not_a_database, caplog)
+
+
+def assert_unavailable_for_every_kind_of_endpoint(
     client: TestClient, user: Account, url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     task = create_task(client, user)
