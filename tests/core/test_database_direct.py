@@ -7,12 +7,14 @@ types' processors; this is what keeps them honest."""
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Select
 from sqlalchemy.exc import StatementError
 from sqlmodel import col, select
 
@@ -20,11 +22,12 @@ from app.core.db import Database
 from app.core.security import TokenType
 from app.core.sqlite_direct import Query
 from app.domain.models import Task
+from app.main import create_app
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters
 from generated.models import TaskPriority, TaskSort, TaskStatus
-from tests.conftest import API, Account, app_of, run_on_app
+from tests.conftest import API, Account, app_of, make_settings, run_on_app
 
 TEXT = st.text(st.characters(categories=("L", "N", "P", "Zs")), min_size=1, max_size=60).filter(
     str.strip
@@ -282,3 +285,29 @@ def test_a_write_that_fails_rolls_back_and_lets_go_of_the_lock(
     assert after.title == "after"
     titles = [t["title"] for t in client.get(f"{API}/tasks", headers=user.headers).json()["tasks"]]
     assert titles == ["after"]
+
+
+def test_the_default_page_is_read_in_index_order_without_a_sort(tmp_path: Path) -> None:
+    """Newest first, ties by id: a page comes off ix_task_user_id_created_at_id, so it never
+    sorts all of the owner's tasks first (SQLite's query plan, on a database of its own)."""
+    with TestClient(create_app(make_settings(f"sqlite:///{tmp_path / 'plan.db'}"))) as client:
+        database: Database = app_of(client).state.database
+        _, (page, _) = tasks_repo.list_queries(
+            owner_id=uuid.uuid4(),
+            token_version=0,
+            filters=TaskFilters(),
+            sort=TaskSort.created_at_desc,
+            page=Page(1, 20),
+        )
+        assert isinstance(page, Select)
+        sql = str(page.compile(dialect=database.engine.dialect))
+
+        async def plan() -> list[str]:
+            async with database.connection(write=False) as connection:
+                explained = await connection.exec_driver_sql(
+                    f"EXPLAIN QUERY PLAN {sql}", (str(uuid.uuid4()), 20, 0)
+                )
+                return [row[-1] for row in explained]
+
+        steps = run_on_app(client, plan)
+    assert steps == ["SEARCH task USING INDEX ix_task_user_id_created_at_id (user_id=?)"]
