@@ -3,7 +3,7 @@ on connections of this process's own, inline on the event loop.
 
 Executing one statement through SQLAlchemy (connection, transaction, execution context, result,
 and for the asyncio API a greenlet switch per call) costs some 30 times what SQLite spends on
-it, and the hottest requests are one statement each: GET /tasks/{id} and the list read, and
+it, and the hottest requests are a statement or two: GET /tasks/{id} and the list read, and
 create, update and delete write one row (docs/performance.md, steps 13 and 19). Connections
 here never wait inside SQLite (busy_timeout=0) and never await, so one connection serves every
 read of the event loop, and one every write (`app.core.db.Database` queues the writers and
@@ -58,8 +58,12 @@ class _Prepared:
         # `in_()` of a list: the SQL depends on the list's length, so it is rendered per call.
         self._expanding = any(bind.expanding for bind in compiled.binds.values())
         columns = statement.exported_columns
-        self._result = tuple(
+        processors = (
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        )
+        # (position, processor) of each column that has one: most do, but not text or integers.
+        self._result = tuple(
+            (position, process) for position, process in enumerate(processors) if process
         )
         self._row: Any = namedtuple("Row", columns.keys(), rename=True)  # type: ignore[misc]
 
@@ -83,14 +87,14 @@ class _Prepared:
         return sql, parameters
 
     def rows(self, fetched: list[tuple[Any, ...]]) -> list[Any]:
-        convert = self._result
-        return [
-            self._row._make(
-                value if process is None else process(value)
-                for process, value in zip(convert, raw, strict=True)
-            )
-            for raw in fetched
-        ]
+        make, convert = self._row._make, self._result
+        rows = []
+        for raw in fetched:
+            values = list(raw)
+            for position, process in convert:
+                values[position] = process(values[position])
+            rows.append(make(values))
+        return rows
 
 
 class _Direct:
