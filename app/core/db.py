@@ -19,6 +19,7 @@ import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextvars import ContextVar
 from functools import partial
 from itertools import chain, repeat
 from typing import Any, NoReturn, Protocol, TypeVar
@@ -229,6 +230,10 @@ def create_sync_engine(settings: Settings) -> Engine:
     return engine
 
 
+# Whether the running task holds its process's write turn (see `Database._write_turn`).
+_HOLDS_WRITE_TURN: ContextVar[bool] = ContextVar("taskapi_holds_write_turn", default=False)
+
+
 class _UnitOfWork(Protocol):
     async def commit(self) -> None: ...
     async def rollback(self) -> None: ...
@@ -301,15 +306,20 @@ class Database:
         if queue is None:
             yield None
             return
+        if _HOLDS_WRITE_TURN.get():
+            # The turn is not re-entrant: this would wait for itself until the deadline.
+            raise RuntimeError("a write began inside a writing unit of work of the same request")
         deadline = asyncio.get_running_loop().time() + self._lock_timeout_s
         try:
             async with asyncio.timeout_at(deadline):
                 await queue.acquire()
         except TimeoutError:
             raise _busy() from None
+        holding = _HOLDS_WRITE_TURN.set(True)
         try:
             yield deadline
         finally:
+            _HOLDS_WRITE_TURN.reset(holding)
             queue.release()
 
     @asynccontextmanager

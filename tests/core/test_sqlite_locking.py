@@ -5,6 +5,7 @@ before a write transaction opens, so it never holds the lock."""
 
 import sqlite3
 import threading
+import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -18,6 +19,7 @@ from app.core.config import Settings
 from app.core.db import Database
 from app.core.security import PasswordHasher
 from app.main import create_app
+from app.repositories import tasks as tasks_repo
 from app.services import idempotency
 from tests.conftest import (
     API,
@@ -26,6 +28,7 @@ from tests.conftest import (
     assert_problem,
     make_settings,
     register,
+    run_on_app,
     unique_email,
 )
 
@@ -198,3 +201,28 @@ def test_a_transaction_begun_midway_waits_for_the_lock_too(
     assert replayed.status_code == 201
     assert replayed.headers["idempotent-replayed"] == "true"
     assert replayed.json() == created.json()
+
+
+def test_a_write_inside_a_writing_unit_of_work_is_refused_at_once(database_path: Path) -> None:
+    """This process's write turn is not re-entrant: `Database.write` inside a writing unit of
+    work of the same request would wait for itself until the deadline, then answer 503. That is
+    a bug in the caller, so it fails at once, and the turn is free afterwards."""
+    with sqlite_client(database_path, busy_timeout_ms=60_000) as client:
+        account = register(client)
+        database: Database = app_of(client).state.database
+
+        async def write_inside_a_unit_of_work() -> None:
+            async with database.connection(write=True):
+                await tasks_repo.delete_if_current(
+                    database,
+                    owner_id=uuid.uuid4(),
+                    token_version=0,
+                    task_id=uuid.uuid4(),
+                    expected_versions=None,
+                )
+
+        with pytest.raises(RuntimeError, match="inside a writing unit of work"):
+            run_on_app(client, write_inside_a_unit_of_work)
+        assert not database.writing
+        after = client.post(f"{API}/tasks", json={"title": "after"}, headers=account.headers)
+        assert after.status_code == 201, after.text
