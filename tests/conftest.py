@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import create_async_engine
+from sqlmodel import col, select
 
 from app.core.config import Settings
 from app.core.db import Database
@@ -84,6 +85,12 @@ UNREACHABLE_DATABASE_URLS = [
     "sqlite+inline:////nonexistent-dir/taskapi/db.sqlite",
     "postgresql+psycopg://postgres@127.0.0.1:1/test",
 ]
+
+
+async def stored_task(database: Database, task_id: uuid.UUID) -> Any:
+    """The task row as stored, read back through SQLAlchemy's own execution (None if absent)."""
+    async with database.connection(write=False) as connection:
+        return (await connection.execute(select(Task).where(col(Task.id) == task_id))).first()
 
 
 @contextmanager

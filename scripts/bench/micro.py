@@ -166,7 +166,9 @@ async def run(number: int, repeat: int) -> list[Measure]:
 
         await measure("db: a read transaction alone (BEGIN, COMMIT, session)", transaction_only)
         await measure(
-            "db: a read transaction alone (BEGIN, COMMIT, connection)", connection_only, "tasks"
+            "db: a read transaction alone (BEGIN, COMMIT, connection)",
+            connection_only,
+            "idempotent creates",
         )
         await measure(
             "db: caller check (one Core SELECT of the role)", caller_check, "the other endpoints"

@@ -9,9 +9,7 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from passlib.hash import bcrypt
-from sqlmodel import col, select
 
-from app.domain.models import Task
 from app.main import create_app
 from app.repositories import users as users_repo
 from tests.conftest import (
@@ -19,9 +17,12 @@ from tests.conftest import (
     PASSWORD,
     SECRET_KEY,
     Account,
+    app_of,
     assert_problem,
     log_in,
     make_settings,
+    run_on_app,
+    stored_task,
     unique_email,
 )
 
@@ -83,15 +84,6 @@ def stored_hash(client: TestClient, user_id: str) -> str:
             user = await users_repo.get(session, uuid.UUID(user_id))
             assert user is not None
             return user.hashed_password
-
-    return client.portal.call(read)  # type: ignore[union-attr]
-
-
-def stored_task(client: TestClient, task_id: str) -> Any:
-    async def read() -> Any:
-        async with client.app.state.database.connection(write=False) as connection:  # type: ignore[attr-defined]
-            query = select(Task).where(col(Task.id) == uuid.UUID(task_id))
-            return (await connection.execute(query)).first()
 
     return client.portal.call(read)  # type: ignore[union-attr]
 
@@ -509,7 +501,8 @@ class TestRevocationOnTasks:
         for headers in (user.headers, {**user.headers, "If-Match": etag}):
             response = client.request(method, f"{API}/tasks/{task_id}", json=body, headers=headers)
             assert_problem(response, 401)
-        stored = stored_task(client, task_id)
+        database = app_of(client).state.database
+        stored = run_on_app(client, lambda: stored_task(database, uuid.UUID(task_id)))
         assert stored is not None
         assert (stored.title, stored.version) == ("kept", 1)
 

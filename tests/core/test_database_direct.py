@@ -16,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Select
 from sqlalchemy.exc import StatementError
-from sqlmodel import col, select
 
 from app.core.db import Database
 from app.core.security import TokenType
@@ -27,7 +26,7 @@ from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters
 from generated.models import TaskPriority, TaskSort, TaskStatus
-from tests.conftest import API, Account, app_of, make_settings, run_on_app
+from tests.conftest import API, Account, app_of, make_settings, run_on_app, stored_task
 
 TEXT = st.text(st.characters(categories=("L", "N", "P", "Zs")), min_size=1, max_size=60).filter(
     str.strip
@@ -189,9 +188,8 @@ def task_values(user_id: uuid.UUID, task: dict[str, Any]) -> dict[str, Any]:
 
 
 async def stored(database: Database, task_id: uuid.UUID) -> list[tuple[type, Any]] | None:
-    """The task as SQLAlchemy's execution reads it back."""
-    async with database.connection(write=False) as connection:
-        row = (await connection.execute(select(Task).where(col(Task.id) == task_id))).first()
+    """The task as SQLAlchemy's execution reads it back, typed."""
+    row = await stored_task(database, task_id)
     return None if row is None else typed([row])[0]
 
 
