@@ -358,7 +358,8 @@ class Database:
 
     async def read(self, queries: Sequence[Query]) -> list[list[Any]]:
         """The rows of each SELECT of `queries`, all read in one snapshot, in a transaction of
-        their own (not a request's unit of work); each row has an attribute per column. On a
+        their own (not a request's unit of work); each row has an attribute per column, its
+        values for a model to validate (as stored on SQLite: app.core.sqlite_direct). On a
         SQLite file they run on the reads' own connection; elsewhere on a connection of the
         engine's, REPEATABLE READ when there are several (PostgreSQL's READ COMMITTED takes a
         snapshot per statement). A database that fails to serve is a 503, as in a unit of
@@ -375,8 +376,8 @@ class Database:
 
     async def write(self, statement: Executable, values: Mapping[str, Any]) -> list[Any]:
         """The rows one INSERT, UPDATE or DELETE ... RETURNING returns, run and committed in a
-        transaction of its own (not a request's unit of work); each row has an attribute per
-        column. On a SQLite file it runs on the writes' own connection, in this process's
+        transaction of its own (not a request's unit of work); rows as `read` returns them.
+        On a SQLite file it runs on the writes' own connection, in this process's
         write queue and under SQLite's write lock as a unit of work's writes do; elsewhere on
         a connection of the engine's. Failures are a unit of work's: a 503 for a database that
         cannot serve, a 500 for a failed commit."""

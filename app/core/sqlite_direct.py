@@ -10,10 +10,18 @@ read of the event loop, and one every write (`app.core.db.Database` queues the w
 waits for SQLite's write lock on the loop).
 
 What stays SQLAlchemy's: the statements (Core, on the same tables), their SQL (compiled by the
-dialect, expanding `in_()` parameters included) and every value's conversion (each type's own
-bind and result processors), so a row here holds what `connection.execute` would have returned.
-A statement is compiled once per object, kept for the life of the process, so statements must
-be built once (module constants or cached builders), never per call.
+dialect, expanding `in_()` parameters included) and the conversion of every parameter (each
+type's own bind processor). A statement is compiled once per object, kept for the life of the
+process, so statements must be built once (module constants or cached builders), never per
+call.
+
+What does not: the rows hold the values as SQLite returns them, for the contract's models to
+validate (pydantic parses them in Rust), not the Python objects of the column types' result
+processors, which cost more than the statement (a `UUID` and an aware `datetime` made in Python
+are ~8 µs a task row; docs/performance.md, step 23). The models read UUIDs as 32 hex digits,
+enums as their values and booleans as 0 or 1 as stored; a type that needs more says how with a
+`model_input_processor(dialect)` method (`UTCDateTime` adds the UTC offset SQLite's text lacks),
+and any other type with a result processor is refused when its statement is first prepared.
 """
 
 import sqlite3
@@ -21,11 +29,16 @@ from collections import namedtuple
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from sqlalchemy import Boolean, Enum, Uuid
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
+from sqlalchemy.types import TypeEngine
 
 # A statement and its values by name.
 Query = tuple[Executable, Mapping[str, Any]]
+
+# Column types whose values the models read as SQLite returns them, result processor or not.
+_READ_AS_STORED = (Uuid, Enum, Boolean)
 
 
 def sqlite_code(error: sqlite3.Error) -> int | None:
@@ -39,9 +52,26 @@ def is_busy(error: sqlite3.Error) -> bool:
     return sqlite_code(error) == sqlite3.SQLITE_BUSY
 
 
+def _model_input_processor(
+    column_type: TypeEngine[Any], dialect: Dialect
+) -> Callable[[Any], Any] | None:
+    """What makes a column's value, as sqlite3 returns it, what the models read as the value
+    the type's result processor would return (see the module docstring); None if nothing."""
+    own = getattr(column_type, "model_input_processor", None)
+    if own is not None:
+        processor: Callable[[Any], Any] | None = own(dialect)
+        return processor
+    if isinstance(column_type, _READ_AS_STORED):
+        return None
+    if column_type.dialect_impl(dialect).result_processor(dialect, None) is None:
+        return None
+    raise TypeError(f"{column_type!r} columns are not read on sqlite3 directly")
+
+
 class _Prepared:
     """One statement compiled for SQLite: its SQL, the order of its parameters, how to convert
-    them, and how to turn a result tuple into a row with a named attribute per column."""
+    them, and how to turn a result tuple into a row with a named attribute per column, holding
+    what the models read (see the module docstring)."""
 
     __slots__ = ("_compiled", "_expanding", "_names", "_process", "_result", "_row", "sql")
 
@@ -58,10 +88,8 @@ class _Prepared:
         # `in_()` of a list: the SQL depends on the list's length, so it is rendered per call.
         self._expanding = any(bind.expanding for bind in compiled.binds.values())
         columns = statement.exported_columns
-        processors = (
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        )
-        # (position, processor) of each column that has one: most do, but not text or integers.
+        processors = (_model_input_processor(column.type, dialect) for column in columns)
+        # (position, processor) of each column that has one: the timestamps.
         self._result = tuple(
             (position, process) for position, process in enumerate(processors) if process
         )

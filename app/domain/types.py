@@ -1,6 +1,7 @@
 """Types shared by the tables and the contract: UTC datetime columns, RFC 3339 input."""
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -35,6 +36,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
+
+    def model_input_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
+        """How a value as the database hands it over becomes text that the contract's models
+        read as the value `process_result_value` returns (app.core.sqlite_direct): SQLite's
+        text lacks the offset, which is UTC."""
+        return _with_utc_offset if dialect.name == "sqlite" else None
+
+
+def _with_utc_offset(stored: str | None) -> str | None:
+    return None if stored is None else stored + "+00:00"
 
 
 def utcnow() -> datetime:

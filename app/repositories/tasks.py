@@ -25,8 +25,10 @@ from app.repositories.pagination import Page
 from app.repositories.users import contains_pattern, is_current, lower_like
 from generated.models import TaskPriority, TaskSort, TaskStatus
 
-# A task as stored, an attribute per column (`row.title`, `row.version`): SQLAlchemy's Row, or
-# a row of `Database.read`.
+# A task as read, an attribute per column (`row.title`, `row.version`), to validate into the
+# contract's `Task`: SQLAlchemy's Row (Python values), or on SQLite a row of `Database.read` or
+# `Database.write` (the values as stored; app.core.sqlite_direct). Code reads only `id` (None
+# or not) and `version` (an integer either way) before validating.
 TaskRow = Any
 
 _TASK = Task.metadata.tables["task"]

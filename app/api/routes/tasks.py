@@ -32,10 +32,11 @@ def _task(task: TaskRow) -> api.Task:
 
 
 def _task_response(task: TaskRow, *, status: int = 200, location: bool = False) -> Response:
+    model = _task(task)
     headers = {"ETag": task_etag(task.version)}
     if location:
-        headers["Location"] = f"{API_PREFIX}/tasks/{task.id}"
-    return model_response(_task(task), status=status, headers=headers)
+        headers["Location"] = f"{API_PREFIX}/tasks/{model.id}"
+    return model_response(model, status=status, headers=headers)
 
 
 # First in the route table: the request clients repeat most, matched without trying the others.
