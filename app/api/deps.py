@@ -193,16 +193,13 @@ def form_body(model: type[M]) -> Callable[[Request], Any]:
     return parse
 
 
-def query_params(model: type[M]) -> Callable[[Request], Any]:
-    """Parse the query string into `model` (the generated per-operation parameter models)."""
-
-    async def parse(request: Request) -> M:
-        try:
-            return model.model_validate(dict(request.query_params))
-        except ValidationError as exc:
-            raise _invalid(exc.errors(include_url=False, include_input=False), "query") from exc
-
-    return parse
+def query_of(request: Request, model: type[M]) -> M:
+    """The query string parsed into `model` (the generated per-operation parameter models), in
+    the endpoint as `database_of` is read: solving a dependency would cost more than parsing."""
+    try:
+        return model.model_validate(dict(request.query_params))
+    except ValidationError as exc:
+        raise _invalid(exc.errors(include_url=False, include_input=False), "query") from exc
 
 
 _etags = TypeAdapter(EntityTagList)

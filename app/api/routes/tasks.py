@@ -11,7 +11,7 @@ from app.api.deps import (
     database_of,
     if_none_match,
     json_body,
-    query_params,
+    query_of,
 )
 from app.api.etags import none_match, versions_for_if_match
 from app.api.idempotency import respond_once
@@ -50,13 +50,8 @@ async def get_task(request: Request, claims: AccessClaims, task_id: uuid.UUID) -
 
 
 @router.get("")
-async def list_tasks(
-    request: Request,
-    claims: AccessClaims,
-    params: Annotated[
-        api.ListTasksParametersQuery, Depends(query_params(api.ListTasksParametersQuery))
-    ],
-) -> Response:
+async def list_tasks(request: Request, claims: AccessClaims) -> Response:
+    params = query_of(request, api.ListTasksParametersQuery)
     given = params.model_dump()
     filters = TaskFilters(
         status=given.get("status"),

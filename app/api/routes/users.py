@@ -14,7 +14,7 @@ from app.api.deps import (
     SessionDep,
     database_of,
     json_body,
-    query_params,
+    query_of,
 )
 from app.api.rate_limit import limit_login_by_email
 from app.api.responses import API_PREFIX, model_response, no_content
@@ -89,13 +89,8 @@ async def change_password(
 
 
 @router.get("")
-async def list_users(
-    _admin: AdminCaller,
-    session: SessionDep,
-    params: Annotated[
-        api.ListUsersParametersQuery, Depends(query_params(api.ListUsersParametersQuery))
-    ],
-) -> Response:
+async def list_users(request: Request, _admin: AdminCaller, session: SessionDep) -> Response:
+    params = query_of(request, api.ListUsersParametersQuery)
     given = params.model_dump()
     filters = UserFilters(
         role=given.get("role"), is_active=given.get("is_active"), search=given.get("q")
