@@ -84,16 +84,27 @@ def test_sigkill_mid_load_loses_no_acknowledged_task(fresh_database_url: str) ->
     assert set(acknowledged) <= stored
 
 
+def resident_kib(pid: int) -> int:
+    status = Path(f"/proc/{pid}/status").read_text()
+    return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
+
+
 def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(fresh_database_url: str) -> None:
     # Expensive hashing makes registration slow enough to be in flight when SIGTERM arrives.
-    slow = {"ARGON2_TIME_COST": "4", "ARGON2_MEMORY_COST_KIB": "131072"}
+    memory_kib = 131072
+    slow = {"ARGON2_TIME_COST": "4", "ARGON2_MEMORY_COST_KIB": str(memory_kib)}
     with live_server(fresh_database_url, env=slow) as server:
+        idle_kib = resident_kib(server.process.pid)
         with ThreadPoolExecutor(max_workers=1) as pool:
             body = {"email": unique_email(), "password": PASSWORD}
             in_flight = pool.submit(
                 httpx.post, f"{server.url}{API}/auth/register", json=body, timeout=60
             )
-            time.sleep(0.2)
+            # In flight for sure once argon2id has taken its memory (a fixed sleep was not
+            # enough on a loaded machine: the signal came before the connection).
+            while resident_kib(server.process.pid) < idle_kib + memory_kib // 2:
+                assert not in_flight.done(), "the registration ended before it was seen hashing"
+                time.sleep(0.005)
             server.process.send_signal(signal.SIGTERM)
             response = in_flight.result()
         # uvicorn re-raises the signal after shutdown (lifespan included: the pool is closed).
