@@ -3,6 +3,7 @@ SIGTERM lets in-flight requests finish."""
 
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -84,8 +85,10 @@ def test_sigkill_mid_load_loses_no_acknowledged_task(fresh_database_url: str) ->
     assert set(acknowledged) <= stored
 
 
-def resident_kib(pid: int) -> int:
-    status = Path(f"/proc/{pid}/status").read_text()
+def resident_kib(process: subprocess.Popen[bytes]) -> int:
+    """The resident memory of a running process (uvicorn with one worker serves in it)."""
+    assert process.poll() is None, "the server exited"
+    status = Path(f"/proc/{process.pid}/status").read_text()
     return int(next(line for line in status.splitlines() if line.startswith("VmRSS:")).split()[1])
 
 
@@ -94,7 +97,7 @@ def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(fresh_database_u
     memory_kib = 131072
     slow = {"ARGON2_TIME_COST": "4", "ARGON2_MEMORY_COST_KIB": str(memory_kib)}
     with live_server(fresh_database_url, env=slow) as server:
-        idle_kib = resident_kib(server.process.pid)
+        idle_kib = resident_kib(server.process)
         with ThreadPoolExecutor(max_workers=1) as pool:
             body = {"email": unique_email(), "password": PASSWORD}
             in_flight = pool.submit(
@@ -102,7 +105,7 @@ def test_sigterm_finishes_in_flight_requests_then_exits_cleanly(fresh_database_u
             )
             # In flight for sure once argon2id has taken its memory (a fixed sleep was not
             # enough on a loaded machine: the signal came before the connection).
-            while resident_kib(server.process.pid) < idle_kib + memory_kib // 2:
+            while resident_kib(server.process) < idle_kib + memory_kib // 2:
                 assert not in_flight.done(), "the registration ended before it was seen hashing"
                 time.sleep(0.005)
             server.process.send_signal(signal.SIGTERM)

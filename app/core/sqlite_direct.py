@@ -37,7 +37,8 @@ from sqlalchemy.types import TypeEngine
 # A statement and its values by name.
 Query = tuple[Executable, Mapping[str, Any]]
 
-# Column types whose values the models read as SQLite returns them, result processor or not.
+# Column types whose values the models read as SQLite returns them, result processor or not
+# (an Enum only if it stores its members' values: see `_model_input_processor`).
 _READ_AS_STORED = (Uuid, Enum, Boolean)
 
 
@@ -61,6 +62,10 @@ def _model_input_processor(
     if own is not None:
         processor: Callable[[Any], Any] | None = own(dialect)
         return processor
+    if isinstance(column_type, Enum) and column_type.enum_class is not None:
+        stores_values = column_type.enums == [member.value for member in column_type.enum_class]
+        if not stores_values:  # it stores names, which the models would refuse or misread
+            raise TypeError(f"{column_type!r} stores its members' names, not their values")
     if isinstance(column_type, _READ_AS_STORED):
         return None
     if column_type.dialect_impl(dialect).result_processor(dialect, None) is None:

@@ -440,6 +440,13 @@ class TestListTasks:
     ) -> None:
         assert_invalid(client.get(TASKS, params=params, headers=user.headers), "query", name)
 
+    def test_a_bad_token_is_refused_before_a_bad_query(self, client: TestClient) -> None:
+        """The token is a dependency; the query is parsed in the endpoint, after it."""
+        bad_query = {"per_page": 0}
+        assert_problem(client.get(TASKS, params=bad_query), 401)
+        garbage = {"Authorization": "Bearer not-a-jwt"}
+        assert_problem(client.get(TASKS, params=bad_query, headers=garbage), 401)
+
     def test_time_filter_without_a_utc_equivalent_is_422_not_500(
         self, client: TestClient, user: Account
     ) -> None:

@@ -260,6 +260,12 @@ class TestListUsers:
         body = assert_problem(response, 422)
         assert [e["loc"] for e in body["errors"]] == [["query", name]]
 
+    def test_a_non_admin_is_refused_before_a_bad_query(
+        self, client: TestClient, user: Account
+    ) -> None:
+        response = client.get(f"{API}/users", params={"per_page": 0}, headers=user.headers)
+        assert_problem(response, 403)
+
 
 class TestGetUser:
     def test_admin_gets_any_user(self, client: TestClient, admin: Account, user: Account) -> None:

@@ -9,6 +9,7 @@ the columns as stored for the models; this is what keeps them honest."""
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import Enum as SAEnum
 from sqlalchemy import Numeric, Select, cast, literal, select
 from sqlalchemy.exc import StatementError
 
@@ -40,7 +42,7 @@ TASKS = st.fixed_dictionaries(
         "description": st.none() | TEXT,
         "priority": st.sampled_from([p.value for p in TaskPriority]),
         "due_date": st.datetimes(
-            min_value=datetime(1900, 1, 1), max_value=datetime(2999, 12, 31), timezones=st.just(UTC)
+            min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(UTC)
         ).map(datetime.isoformat),
     },
 )
@@ -329,3 +331,21 @@ def test_a_column_the_models_would_read_otherwise_is_refused(tmp_path: Path) -> 
         amount = select(cast(literal(1), Numeric(10, 2)).label("amount"))
         with pytest.raises(TypeError, match="Numeric"):
             run_on_app(client, lambda: database.read([(amount, {})]))
+        # Nothing is left broken: the next read works.
+        one = select(literal(1).label("one"))
+        assert run_on_app(client, lambda: database.read([(one, {})])) == [[(1,)]]
+
+
+class Shade(StrEnum):
+    LIGHT = "light"
+
+
+def test_an_enum_stored_by_name_is_refused(tmp_path: Path) -> None:
+    """The models read an enum by its value; a column that stores names ("LIGHT") would be
+    misread, so it is refused (the tables store values: `_string_enum`)."""
+    by_name = SAEnum(Shade, native_enum=False)
+    with TestClient(create_app(make_settings(f"sqlite:///{tmp_path / 'names.db'}"))) as client:
+        database: Database = app_of(client).state.database
+        statement = select(cast(literal("LIGHT"), by_name).label("shade"))
+        with pytest.raises(TypeError, match="names"):
+            run_on_app(client, lambda: database.read([(statement, {})]))
