@@ -69,6 +69,14 @@ def client(settings: Settings) -> Iterator[TestClient]:
         yield test_client
 
 
+@pytest.fixture
+def sqlite_client(tmp_path: Path) -> Iterator[TestClient]:
+    """The app on a SQLite file of its own, whatever database the suite runs on: for what only
+    SQLite does."""
+    with TestClient(create_app(make_settings(f"sqlite:///{tmp_path / 'app.db'}"))) as client:
+        yield client
+
+
 def app_of(client: TestClient) -> FastAPI:
     return cast(FastAPI, client.app)
 

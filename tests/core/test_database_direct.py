@@ -10,7 +10,6 @@ import itertools
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
 from enum import StrEnum
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,13 +24,12 @@ from app.core.db import Database
 from app.core.security import TokenType
 from app.core.sqlite_direct import Query
 from app.domain.models import Task
-from app.main import create_app
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters
 from generated import models as api
 from generated.models import TaskPriority, TaskSort, TaskStatus
-from tests.conftest import API, Account, app_of, make_settings, run_on_app, stored_task
+from tests.conftest import API, Account, app_of, run_on_app, stored_task
 
 TEXT = st.text(st.characters(categories=("L", "N", "P", "Zs")), min_size=1, max_size=60).filter(
     str.strip
@@ -199,11 +197,6 @@ def task_values(user_id: uuid.UUID, task: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def stored(database: Database, task_id: uuid.UUID) -> Any:
-    """The task as SQLAlchemy's execution reads it back (None if there is none)."""
-    return await stored_task(database, task_id)
-
-
 @settings(
     max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -230,15 +223,15 @@ def test_task_writes_return_the_rows_sqlalchemy_reads_back(
 
     async def write_all() -> list[Any]:
         created = await tasks_repo.add_if_token_current(database, values, token_version=version)
-        after_create = await stored(database, values["id"])
+        after_create = await stored_task(database, values["id"])
         updated = await tasks_repo.update_if_current(
             database, **owned, expected_versions=frozenset({7, 1, 3}), values=changed
         )
-        after_update = await stored(database, values["id"])
+        after_update = await stored_task(database, values["id"])
         deleted = await tasks_repo.delete_if_current(
             database, **owned, expected_versions=frozenset({2})
         )
-        after_delete = await stored(database, values["id"])
+        after_delete = await stored_task(database, values["id"])
         return [created, after_create, updated, after_update, deleted, after_delete]
 
     created, after_create, updated, after_update, deleted, after_delete = run_on_app(
@@ -268,7 +261,7 @@ def test_writes_with_a_stale_token_version_change_nothing(
             database, **owned, expected_versions=None, values={"title": "changed"}
         )
         deleted = await tasks_repo.delete_if_current(database, **owned, expected_versions=None)
-        return added, updated, deleted, await stored(database, values["id"])
+        return added, updated, deleted, await stored_task(database, values["id"])
 
     assert run_on_app(client, write_all) == (None, None, False, None)
     assert client.get(f"{API}/tasks", headers=user.headers).json()["tasks"] == [created.json()]
@@ -296,56 +289,54 @@ def test_a_write_that_fails_rolls_back_and_lets_go_of_the_lock(
     assert titles == ["after"]
 
 
-def test_the_default_page_is_read_in_index_order_without_a_sort(tmp_path: Path) -> None:
+def test_the_default_page_is_read_in_index_order_without_a_sort(
+    sqlite_client: TestClient,
+) -> None:
     """Newest first, ties by id: a page comes off ix_task_user_id_created_at_id, so it never
     sorts all of the owner's tasks first (SQLite's query plan, on a database of its own)."""
-    with TestClient(create_app(make_settings(f"sqlite:///{tmp_path / 'plan.db'}"))) as client:
-        database: Database = app_of(client).state.database
-        _, (page, _) = tasks_repo.list_queries(
-            owner_id=uuid.uuid4(),
-            token_version=0,
-            filters=TaskFilters(),
-            sort=TaskSort.created_at_desc,
-            page=Page(1, 20),
-        )
-        assert isinstance(page, Select)
-        sql = str(page.compile(dialect=database.engine.dialect))
+    database: Database = app_of(sqlite_client).state.database
+    _, (page, _) = tasks_repo.list_queries(
+        owner_id=uuid.uuid4(),
+        token_version=0,
+        filters=TaskFilters(),
+        sort=TaskSort.created_at_desc,
+        page=Page(1, 20),
+    )
+    assert isinstance(page, Select)
+    sql = str(page.compile(dialect=database.engine.dialect))
 
-        async def plan() -> list[str]:
-            async with database.connection(write=False) as connection:
-                explained = await connection.exec_driver_sql(
-                    f"EXPLAIN QUERY PLAN {sql}", (str(uuid.uuid4()), 20, 0)
-                )
-                return [row[-1] for row in explained]
+    async def plan() -> list[str]:
+        async with database.connection(write=False) as connection:
+            explained = await connection.exec_driver_sql(
+                f"EXPLAIN QUERY PLAN {sql}", (str(uuid.uuid4()), 20, 0)
+            )
+            return [row[-1] for row in explained]
 
-        steps = run_on_app(client, plan)
+    steps = run_on_app(sqlite_client, plan)
     assert steps == ["SEARCH task USING INDEX ix_task_user_id_created_at_id (user_id=?)"]
 
 
-def test_a_column_the_models_would_read_otherwise_is_refused(tmp_path: Path) -> None:
+def test_a_column_the_models_would_read_otherwise_is_refused(sqlite_client: TestClient) -> None:
     """Rows on sqlite3 hold values as stored, for the models; a type whose stored value they
     would read as something else than its result processor returns (Numeric: a Decimal) is
     refused when its statement is first prepared, rather than read wrong."""
-    with TestClient(create_app(make_settings(f"sqlite:///{tmp_path / 'refuse.db'}"))) as client:
-        database: Database = app_of(client).state.database
-        amount = select(cast(literal(1), Numeric(10, 2)).label("amount"))
-        with pytest.raises(TypeError, match="Numeric"):
-            run_on_app(client, lambda: database.read([(amount, {})]))
-        # Nothing is left broken: the next read works.
-        one = select(literal(1).label("one"))
-        assert run_on_app(client, lambda: database.read([(one, {})])) == [[(1,)]]
+    database: Database = app_of(sqlite_client).state.database
+    amount = select(cast(literal(1), Numeric(10, 2)).label("amount"))
+    with pytest.raises(TypeError, match="Numeric"):
+        run_on_app(sqlite_client, lambda: database.read([(amount, {})]))
+    # Nothing is left broken: the next read works.
+    one = select(literal(1).label("one"))
+    assert run_on_app(sqlite_client, lambda: database.read([(one, {})])) == [[(1,)]]
 
 
 class Shade(StrEnum):
     LIGHT = "light"
 
 
-def test_an_enum_stored_by_name_is_refused(tmp_path: Path) -> None:
+def test_an_enum_stored_by_name_is_refused(sqlite_client: TestClient) -> None:
     """The models read an enum by its value; a column that stores names ("LIGHT") would be
     misread, so it is refused (the tables store values: `_string_enum`)."""
-    by_name = SAEnum(Shade, native_enum=False)
-    with TestClient(create_app(make_settings(f"sqlite:///{tmp_path / 'names.db'}"))) as client:
-        database: Database = app_of(client).state.database
-        statement = select(cast(literal("LIGHT"), by_name).label("shade"))
-        with pytest.raises(TypeError, match="names"):
-            run_on_app(client, lambda: database.read([(statement, {})]))
+    database: Database = app_of(sqlite_client).state.database
+    by_name = select(cast(literal("LIGHT"), SAEnum(Shade, native_enum=False)).label("shade"))
+    with pytest.raises(TypeError, match="names"):
+        run_on_app(sqlite_client, lambda: database.read([(by_name, {})]))

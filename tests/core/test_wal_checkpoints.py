@@ -43,14 +43,13 @@ def test_committed_writes_reach_the_database_file_by_a_checkpoint_of_the_server(
         assert client.get(f"{API}/tasks", headers=account.headers).json()["total"] == 101
 
 
-def test_sqlite_checkpoints_by_itself_only_past_the_bound(tmp_path: Path) -> None:
-    with TestClient(create_app(make_settings(f"sqlite:///{tmp_path / 'bound.db'}"))) as client:
-        database: Database = app_of(client).state.database
+def test_sqlite_checkpoints_by_itself_only_past_the_bound(sqlite_client: TestClient) -> None:
+    database: Database = app_of(sqlite_client).state.database
 
-        async def setting() -> int:
-            async with database.connection(write=False) as connection:
-                result = await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")
-                pages: int = result.scalar_one()
-            return pages
+    async def setting() -> int:
+        async with database.connection(write=False) as connection:
+            result = await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")
+            pages: int = result.scalar_one()
+        return pages
 
-        assert run_on_app(client, setting) == WAL_AUTOCHECKPOINT_PAGES
+    assert run_on_app(sqlite_client, setting) == WAL_AUTOCHECKPOINT_PAGES
