@@ -14,6 +14,7 @@ import httpx
 import pytest
 from prometheus_client.multiprocess import MultiProcessCollector
 
+from app.api.middleware.access_log import worker_files
 from tests.conftest import PASSWORD, unique_email
 from tests.databases import postgres_test_database
 from tests.servers import live_server
@@ -141,14 +142,15 @@ def test_a_stalled_upload_does_not_hold_up_other_writers(fresh_database_url: str
 
 
 def tasks_401s_by_worker(metrics_dir: Path) -> dict[str, float]:
-    """How many unauthenticated GET /api/v1/tasks each worker process counted, from its file."""
+    """How many unauthenticated GET /api/v1/tasks each worker process counted, from its file
+    (read while the workers write; a file is empty for a moment after its worker creates it)."""
     counts: dict[str, float] = {}
-    for path in metrics_dir.glob("counter_*.db"):
-        for metric in MultiProcessCollector.merge([str(path)]):  # type: ignore[no-untyped-call]
+    for path in worker_files(str(metrics_dir)):
+        for metric in MultiProcessCollector.merge([path]):  # type: ignore[no-untyped-call]
             for sample in metric.samples:
                 labels = sample.labels
                 if sample.name == "http_requests_total" and labels["route"] == "/api/v1/tasks":
-                    counts[path.stem] = sample.value
+                    counts[path] = sample.value
     return counts
 
 

@@ -9,7 +9,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from prometheus_client.mmap_dict import MmapedDict, mmap_key
 
+from app.api.middleware.access_log import MULTIPROCESS_DIR_VARIABLE, Metrics
 from app.core.logging import JsonFormatter, RequestIdFilter
 from app.main import create_app
 from tests.conftest import API, PASSWORD, assert_problem, make_settings, register
@@ -108,3 +110,18 @@ def test_metrics_count_requests_by_route_template_and_status(tmp_path: Path) -> 
         'http_requests_total{method="GET",route="/api/v1/tasks/{task_id}",status="401"} 1.0' in body
     )
     assert "http_request_duration_seconds_bucket" in body
+
+
+def test_metrics_of_worker_processes_skip_a_file_still_empty(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker creates its file before sizing it; one read then, or left so by a worker killed
+    then, must not fail the scrape of every other worker's values."""
+    worker = MmapedDict(str(tmp_path / "counter_101.db"))  # type: ignore[no-untyped-call]
+    key = mmap_key("http_requests", "http_requests_total", ["route"], ["/api/v1/tasks"], "Served.")
+    worker.write_value(key, 7.0, 0.0)  # type: ignore[no-untyped-call]
+    worker.close()  # type: ignore[no-untyped-call]
+    (tmp_path / "counter_102.db").touch()
+    monkeypatch.setenv(MULTIPROCESS_DIR_VARIABLE, str(tmp_path))
+    exposition = Metrics().exposition().decode()
+    assert 'http_requests_total{route="/api/v1/tasks"} 7.0' in exposition.splitlines()

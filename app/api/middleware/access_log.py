@@ -3,8 +3,11 @@ id), and Prometheus metrics when they are enabled."""
 
 import logging
 import os
+from collections.abc import Iterable
+from pathlib import Path
 
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from starlette.types import Scope
 
@@ -18,6 +21,20 @@ USER_ID_KEY = "user_id"
 # prometheus_client's own switch, read when it is imported: with several worker processes, each
 # writes its values to files in this directory, which must be empty when the server starts.
 MULTIPROCESS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def worker_files(directory: str) -> list[str]:
+    """The files in which worker processes keep their values, less any still empty: a worker
+    creates its file and sizes it afterwards, and prometheus_client fails the whole scrape on a
+    file read in between, or left so by a worker killed then (prometheus/client_python#1199)."""
+    return [str(path) for path in Path(directory).glob("*.db") if path.stat().st_size]
+
+
+class _WorkerFilesCollector(MultiProcessCollector):
+    """prometheus_client's sum over the worker processes' files, over `worker_files` only."""
+
+    def collect(self) -> Iterable[Metric]:
+        return self.merge(worker_files(self._path), accumulate=True)  # type: ignore[no-any-return,no-untyped-call]
 
 
 class Metrics:
@@ -41,7 +58,7 @@ class Metrics:
         worker process's files, so that whichever worker answers reports the whole server."""
         if os.environ.get(MULTIPROCESS_DIR_VARIABLE):
             registry = CollectorRegistry()
-            MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            _WorkerFilesCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
         return generate_latest(self.registry)
 
