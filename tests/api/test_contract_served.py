@@ -41,7 +41,8 @@ def test_route_table_equals_the_contract_both_ways(client: TestClient) -> None:
 
 def test_each_app_routes_with_its_own_dependency_overrides(settings: Settings) -> None:
     """The routes are made per app (app/api/routing.py): an override set on one app reaches
-    its routes, and not another app's."""
+    its routes, and not another app's. (DELETE declares `AccessClaims`; the two reads of /tasks
+    call `access_claims` in the endpoint, where no override reaches.)"""
 
     async def refuse() -> TokenClaims:
         raise Forbidden("overridden")
@@ -50,8 +51,8 @@ def test_each_app_routes_with_its_own_dependency_overrides(settings: Settings) -
     overridden.dependency_overrides[access_claims] = refuse
     path = f"{API}/tasks/{uuid.uuid4()}"
     with TestClient(overridden) as client, TestClient(other) as other_client:
-        assert assert_problem(client.get(path), 403)["detail"] == "overridden"
-        assert assert_problem(other_client.get(path), 401)["detail"] == "Not authenticated."
+        assert assert_problem(client.delete(path), 403)["detail"] == "overridden"
+        assert assert_problem(other_client.delete(path), 401)["detail"] == "Not authenticated."
 
 
 def test_served_document_is_the_yaml_file(client: TestClient) -> None:

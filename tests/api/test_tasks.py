@@ -441,7 +441,7 @@ class TestListTasks:
         assert_invalid(client.get(TASKS, params=params, headers=user.headers), "query", name)
 
     def test_a_bad_token_is_refused_before_a_bad_query(self, client: TestClient) -> None:
-        """The token is a dependency; the query is parsed in the endpoint, after it."""
+        """The endpoint checks the token first, then parses the query."""
         bad_query = {"per_page": 0}
         assert_problem(client.get(TASKS, params=bad_query), 401)
         garbage = {"Authorization": "Bearer not-a-jwt"}
@@ -508,6 +508,12 @@ class TestGetTask:
 
     def test_id_that_is_not_a_uuid_is_422(self, client: TestClient, user: Account) -> None:
         assert_invalid(fetch(client, user, "not-a-uuid"), "path", "task_id")
+
+    def test_a_bad_token_is_refused_before_a_bad_id(self, client: TestClient) -> None:
+        """The endpoint checks the token first, then parses the path."""
+        assert_problem(client.get(url("not-a-uuid")), 401)
+        garbage = {"Authorization": "Bearer not-a-jwt"}
+        assert_problem(client.get(url("not-a-uuid"), headers=garbage), 401)
 
     def test_over_long_if_none_match_is_422(self, client: TestClient, user: Account) -> None:
         task = create(client, user)

@@ -8,9 +8,11 @@ from app.api.deps import (
     AccessClaims,
     IdempotencyKey,
     IfMatch,
+    access_claims,
     database_of,
     if_none_match,
     json_body,
+    path_id,
     query_of,
 )
 from app.api.etags import none_match, versions_for_if_match
@@ -41,7 +43,9 @@ def _task_response(task: TaskRow, *, status: int = 200, location: bool = False) 
 
 # First in the route table: the request clients repeat most, matched without trying the others.
 @router.get("/{task_id}")
-async def get_task(request: Request, claims: AccessClaims, task_id: uuid.UUID) -> Response:
+async def get_task(request: Request) -> Response:
+    claims = await access_claims(request)
+    task_id = path_id(request, "task_id")
     etags = if_none_match(request)
     task = await tasks_service.get_task(database_of(request), claims, task_id)
     if none_match(etags, task):
@@ -50,7 +54,8 @@ async def get_task(request: Request, claims: AccessClaims, task_id: uuid.UUID) -
 
 
 @router.get("")
-async def list_tasks(request: Request, claims: AccessClaims) -> Response:
+async def list_tasks(request: Request) -> Response:
+    claims = await access_claims(request)
     params = query_of(request, api.ListTasksParametersQuery)
     given = params.model_dump()
     filters = TaskFilters(
