@@ -8,7 +8,7 @@ accept `"priority": "1"` or `due_date: 0`), so the server rejects exactly what t
 """
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -95,11 +95,12 @@ async def access_claims(request: Request) -> TokenClaims:
     """A valid access token's claims; spends one request of its user's rate-limit budget.
 
     Both happen before any transaction opens: a bad token or an exhausted budget is refused
-    without touching the database (or queueing for SQLite's write lock). The two reads of /tasks,
-    the requests clients repeat most, call it as their first line instead of declaring it: the
-    dependency and a typed path parameter cost a read some 15 % of its time in FastAPI, and a bad
-    token is still refused before the path or query string is parsed. (So an app's
-    `dependency_overrides` of this function do not reach those two.)
+    without touching the database (or queueing for SQLite's write lock). The /tasks endpoints,
+    the requests clients repeat most, call it as their first line instead of declaring it, and
+    parse the rest of their input after it (`path_id`, `query_of`, `json_of`, the headers): a
+    dependency or a typed parameter costs FastAPI more than the parsing it does (a GET spent
+    some 15 % of its time on them). So an app's `dependency_overrides` of this function reach
+    the other routes only.
 
     Whether the token is still current is not checked here. An endpoint either takes
     `CurrentCaller` (one statement before its work), or checks it in the statement that does
@@ -161,15 +162,20 @@ def _require_media_type(request: Request, media_type: str) -> None:
         raise _invalid([{"loc": (), "msg": message, "type": "content_type"}], "body")
 
 
-def json_body(model: type[M]) -> Callable[[Request], Any]:
-    """Parse the body as JSON into `model`, strictly."""
+async def json_of(request: Request, model: type[M]) -> M:
+    """The body parsed as JSON into `model`, strictly."""
+    _require_media_type(request, "application/json")
+    try:
+        return model.model_validate_json(await request.body(), strict=True)
+    except ValidationError as exc:
+        raise _invalid(exc.errors(include_url=False, include_input=False), "body") from exc
+
+
+def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """`json_of` as a dependency."""
 
     async def parse(request: Request) -> M:
-        _require_media_type(request, "application/json")
-        try:
-            return model.model_validate_json(await request.body(), strict=True)
-        except ValidationError as exc:
-            raise _invalid(exc.errors(include_url=False, include_input=False), "body") from exc
+        return await json_of(request, model)
 
     return parse
 
@@ -233,19 +239,13 @@ def _header(request: Request, name: str, adapter: TypeAdapter[Any]) -> str | Non
     return str(_parameter(adapter, value, "header", name).root)
 
 
-async def if_match(request: Request) -> str | None:
+def if_match(request: Request) -> str | None:
     return _header(request, "If-Match", _etags)
 
 
 def if_none_match(request: Request) -> str | None:
-    """GET /tasks/{id}'s If-None-Match, read in the endpoint (see `database_of`). A write's
-    If-Match and Idempotency-Key are dependencies, refused before its transaction opens."""
     return _header(request, "If-None-Match", _etags)
 
 
-async def idempotency_key(request: Request) -> str | None:
+def idempotency_key(request: Request) -> str | None:
     return _header(request, "Idempotency-Key", _idempotency_key)
-
-
-IfMatch = Annotated[str | None, Depends(if_match)]
-IdempotencyKey = Annotated[str | None, Depends(idempotency_key)]

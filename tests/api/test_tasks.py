@@ -216,6 +216,17 @@ class TestCreateTask:
     def test_json_array_body_is_422(self, client: TestClient, user: Account) -> None:
         assert_invalid(client.post(TASKS, json=[{"title": "x"}], headers=user.headers), "body")
 
+    def test_a_bad_token_is_refused_before_a_bad_key_or_body(self, client: TestClient) -> None:
+        """The endpoint checks the token, then the Idempotency-Key, then the body."""
+        garbage = {"Authorization": "Bearer not-a-jwt", "Idempotency-Key": "?" * 300}
+        assert_problem(client.post(TASKS, json=[], headers=garbage), 401)
+
+    def test_a_bad_key_is_refused_before_a_bad_body(
+        self, client: TestClient, user: Account
+    ) -> None:
+        headers = {**user.headers, "Idempotency-Key": "?" * 300}
+        assert_invalid(client.post(TASKS, json=[], headers=headers), "header", "Idempotency-Key")
+
     @pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded"])
     def test_body_that_is_not_json_content_type_is_422(
         self, client: TestClient, user: Account, content_type: str

@@ -1,17 +1,13 @@
-import uuid
-from typing import Annotated
-
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from app.api.deps import (
-    AccessClaims,
-    IdempotencyKey,
-    IfMatch,
     access_claims,
     database_of,
+    idempotency_key,
+    if_match,
     if_none_match,
-    json_body,
+    json_of,
     path_id,
     query_of,
 )
@@ -73,12 +69,10 @@ async def list_tasks(request: Request) -> Response:
 
 
 @router.post("")
-async def create_task(
-    request: Request,
-    claims: AccessClaims,
-    key: IdempotencyKey,
-    data: Annotated[api.TaskCreate, Depends(json_body(api.TaskCreate))],
-) -> Response:
+async def create_task(request: Request) -> Response:
+    claims = await access_claims(request)
+    key = idempotency_key(request)
+    data = await json_of(request, api.TaskCreate)
     database = database_of(request)
     if key is None:
         task = await tasks_service.create_task(database, claims, data)
@@ -102,46 +96,35 @@ async def create_task(
 
 
 @router.put("/{task_id}")
-async def replace_task(
-    request: Request,
-    claims: AccessClaims,
-    task_id: uuid.UUID,
-    if_match: IfMatch,
-    data: Annotated[api.TaskReplace, Depends(json_body(api.TaskReplace))],
-) -> Response:
+async def replace_task(request: Request) -> Response:
+    claims = await access_claims(request)
+    task_id = path_id(request, "task_id")
+    expected_versions = versions_for_if_match(if_match(request))
+    data = await json_of(request, api.TaskReplace)
     task = await tasks_service.replace_task(
-        database_of(request),
-        claims,
-        task_id,
-        data,
-        expected_versions=versions_for_if_match(if_match),
+        database_of(request), claims, task_id, data, expected_versions=expected_versions
     )
     return _task_response(task)
 
 
 @router.patch("/{task_id}")
-async def update_task(
-    request: Request,
-    claims: AccessClaims,
-    task_id: uuid.UUID,
-    if_match: IfMatch,
-    data: Annotated[api.TaskUpdate, Depends(json_body(api.TaskUpdate))],
-) -> Response:
+async def update_task(request: Request) -> Response:
+    claims = await access_claims(request)
+    task_id = path_id(request, "task_id")
+    expected_versions = versions_for_if_match(if_match(request))
+    data = await json_of(request, api.TaskUpdate)
     task = await tasks_service.update_task(
-        database_of(request),
-        claims,
-        task_id,
-        data,
-        expected_versions=versions_for_if_match(if_match),
+        database_of(request), claims, task_id, data, expected_versions=expected_versions
     )
     return _task_response(task)
 
 
 @router.delete("/{task_id}")
-async def delete_task(
-    request: Request, claims: AccessClaims, task_id: uuid.UUID, if_match: IfMatch
-) -> Response:
+async def delete_task(request: Request) -> Response:
+    claims = await access_claims(request)
+    task_id = path_id(request, "task_id")
+    expected_versions = versions_for_if_match(if_match(request))
     await tasks_service.delete_task(
-        database_of(request), claims, task_id, expected_versions=versions_for_if_match(if_match)
+        database_of(request), claims, task_id, expected_versions=expected_versions
     )
     return no_content()
