@@ -1,4 +1,6 @@
-"""Dependencies as types: an endpoint's signature says what it needs and who may call it.
+"""Dependencies as types: an endpoint's signature says what it needs and who may call it. The
+/tasks endpoints are the exception: they call `access_claims` and the parsers here themselves
+(see `access_claims`).
 
 Every dependency is `async def`: FastAPI runs a plain `def` in the thread pool, a hop that costs
 more than what these functions do.
