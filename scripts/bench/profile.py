@@ -66,7 +66,7 @@ OPERATIONS: list[tuple[str, str]] = [
     ("conditional update (update_if_current)", "update_if_current (app/"),
     ("list page (count with the token check + page)", "list_page_if_token_current (app/"),
     ("unit of work: begin/commit/close (Database.connection)", "connection (app/core/db.py"),
-    ("body parsing (json_body parse)", "parse (app/api/deps.py"),
+    ("body parsing (json_of)", "json_of (app/api/deps.py"),
     ("response building (_task_response / model_response)", "model_response (app/"),
     ("FastAPI solve_dependencies (incl. the dependencies)", "solve_dependencies (fastapi/"),
     ("sync dependencies run in the thread pool (run_in_threadpool)", "run_in_threadpool ("),

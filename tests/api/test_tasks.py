@@ -686,6 +686,18 @@ class TestReplaceTask:
         response = client.put(url("not-a-uuid"), json=REPLACEMENT, headers=user.headers)
         assert_invalid(response, "path", "task_id")
 
+    def test_a_bad_id_is_refused_before_a_bad_if_match_or_body(
+        self, client: TestClient, user: Account
+    ) -> None:
+        """The endpoint checks the token, then the id, then If-Match, then the body."""
+        headers = with_etag(user, '"' + "1" * 300 + '"')
+        bad_id = client.put(url("not-a-uuid"), json=[], headers=headers)
+        errors = assert_invalid(bad_id, "path", "task_id")["errors"]
+        assert [e["loc"] for e in errors] == [["path", "task_id"]]
+        bad_if_match = client.put(url(str(uuid.uuid4())), json=[], headers=headers)
+        errors = assert_invalid(bad_if_match, "header", "If-Match")["errors"]
+        assert [e["loc"] for e in errors] == [["header", "If-Match"]]
+
     def test_over_long_if_match_is_422(self, client: TestClient, user: Account) -> None:
         task = create(client, user)
         headers = with_etag(user, '"' + "1" * 300 + '"')

@@ -18,11 +18,14 @@ from tests.conftest import API, app_of, make_settings, register, run_on_app
 def tasks_in_file(path: Path) -> int | None:
     """The tasks in the database file itself: what the WAL holds that no checkpoint has copied
     yet is not read (immutable=1). None when the read met pages a checkpoint was writing at that
-    moment: immutable=1 also means no locks, so SQLite reports such a read as a malformed file."""
+    moment: immutable=1 also means no locks, so SQLite reports such a read as a malformed file
+    (or, for a torn first page, as no database)."""
     try:
         with closing(sqlite3.connect(f"file:{path}?immutable=1", uri=True)) as connection:
             count: int = connection.execute("SELECT count(*) FROM task").fetchone()[0]
-    except sqlite3.DatabaseError:
+    except sqlite3.DatabaseError as exc:
+        if exc.sqlite_errorcode not in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB):
+            raise
         return None
     return count
 
