@@ -79,8 +79,8 @@ def test_memory_is_bounded() -> None:
 
 
 def test_the_list_is_the_task_list_models_json(client: TestClient, user: Account) -> None:
-    """The page's tasks are put into the envelope's JSON by hand: titles that look like that
-    JSON cannot move them."""
+    """The page's task JSONs are put into the envelope's JSON by hand: the body is still what
+    `TaskList` serialises, whatever the tasks hold."""
     titles = ['"tasks":[]', '{"tasks":[]}', "] , [", "naïve \\ \u2028 \U0001f600"]
     for title in titles:
         response = client.post(f"{API}/tasks", json={"title": title}, headers=user.headers)

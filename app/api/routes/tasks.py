@@ -28,9 +28,9 @@ from generated import models as api
 router = APIRouter(prefix=f"{API_PREFIX}/tasks", tags=["tasks"])
 
 
-# Rows whose JSON is remembered: ~1 KB each for typical tasks, ~5 KB at the contract's longest
-# title and description.
-TASK_JSON_CACHE_ROWS = 4096
+# Rows whose JSON is remembered: ~1 KB each for a typical task; at most ~30 KB (the contract's
+# longest title and description, all emoji), so at most ~30 MB a process.
+TASK_JSON_CACHE_ROWS = 1024
 
 
 def task_json(task: TaskRow) -> str:
@@ -38,7 +38,7 @@ def task_json(task: TaskRow) -> str:
 
     A pure function of the row, so it is remembered: reads answer the same rows again and again
     (a list's page, a polled task), and the validation and serialisation cost more than reading
-    the row. The key is the row's column names and every stored value, so any change to a row
+    the row. The key is the row's column names and every value as read, so any change to a row
     (every write also bumps its version) makes a new key; the least recently used rows go first.
     """
     return _task_json(task._fields, task)
@@ -86,7 +86,7 @@ async def list_tasks(request: Request) -> Response:
     page = Page(params.page, params.per_page)
     tasks, total = await tasks_service.list_tasks(database_of(request), claims, filters, sort, page)
     envelope = api.TaskList(tasks=[], total=total, page=page.number, per_page=page.size)
-    # The page's tasks go where the envelope's JSON has its (first and only) empty "tasks" list.
+    # The envelope is serialised without tasks, so its only '"tasks":[]' is that field.
     body = envelope.model_dump_json().replace(
         '"tasks":[]', '"tasks":[' + ",".join(map(task_json, tasks)) + "]", 1
     )
