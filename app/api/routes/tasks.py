@@ -16,7 +16,7 @@ from app.api.deps import (
 )
 from app.api.etags import none_match, versions_for_if_match
 from app.api.idempotency import respond_once
-from app.api.responses import API_PREFIX, no_content
+from app.api.responses import API_PREFIX, json_response, no_content
 from app.domain.models import task_etag
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters, TaskRow
@@ -53,9 +53,7 @@ def _task_response(task: TaskRow, *, status: int = 200, location: bool = False) 
     headers = {"ETag": task_etag(task.version)}
     if location:
         headers["Location"] = f"{API_PREFIX}/tasks/{uuid.UUID(str(task.id))}"
-    return Response(
-        task_json(task), status_code=status, headers=headers, media_type="application/json"
-    )
+    return json_response(task_json(task), status=status, headers=headers)
 
 
 # First in the route table: the request clients repeat most, matched without trying the others.
@@ -90,7 +88,7 @@ async def list_tasks(request: Request) -> Response:
     body = envelope.model_dump_json().replace(
         '"tasks":[]', '"tasks":[' + ",".join(map(task_json, tasks)) + "]", 1
     )
-    return Response(body, media_type="application/json")
+    return json_response(body)
 
 
 @router.post("")
