@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 import app.domain.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from app.core.config import get_settings
-from app.core.db import WRITE_OPTION, create_sync_engine
+from app.core.migrations import create_sync_engine
 
 MIGRATION_LOCK_ID = 7_261_001
 
@@ -25,7 +25,6 @@ def run_migrations_online() -> None:
     settings = config.attributes.get("settings") or get_settings()
     engine = create_sync_engine(settings)
     with engine.connect() as connection:
-        connection = connection.execution_options(**{WRITE_OPTION: True})
         context.configure(
             connection=connection,
             target_metadata=SQLModel.metadata,

@@ -28,10 +28,9 @@ async def _create_admin(email: str, password: str) -> bool:
     settings = get_settings()
     database = Database.from_settings(settings)
     try:
-        async with database.session(write=True) as session:
-            created = await users_service.ensure_admin(
-                session, PasswordHasher(settings), email=email, password=password
-            )
+        created = await users_service.ensure_admin(
+            database, PasswordHasher(settings), email=email, password=password
+        )
     finally:
         await database.dispose()
     return created is not None

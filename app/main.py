@@ -39,13 +39,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.hasher = PasswordHasher(settings)
         app.state.codec = TokenCodec(settings)
         if settings.FIRST_ADMIN_EMAIL and settings.FIRST_ADMIN_PASSWORD:
-            async with database.session(write=True) as session:
-                await users_service.ensure_admin(
-                    session,
-                    app.state.hasher,
-                    email=settings.FIRST_ADMIN_EMAIL,
-                    password=settings.FIRST_ADMIN_PASSWORD.get_secret_value(),
-                )
+            await users_service.ensure_admin(
+                database,
+                app.state.hasher,
+                email=settings.FIRST_ADMIN_EMAIL,
+                password=settings.FIRST_ADMIN_PASSWORD.get_secret_value(),
+            )
         # What startup made lives as long as the process: keep it out of the garbage collector's
         # full passes, which otherwise walk all of it and stall requests (a busy worker's p99).
         gc.collect()

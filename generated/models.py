@@ -10,8 +10,6 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, RootModel
 from pydantic.experimental.missing_sentinel import MISSING
 
-from app.domain.types import Rfc3339DateTime
-
 
 class FieldError(BaseModel):
     """
@@ -557,7 +555,7 @@ class TaskCreate(BaseModel):
     """
     priority: TaskPriority = TaskPriority.medium
     due_date: Annotated[
-        Rfc3339DateTime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
+        AwareDatetime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
     ] = MISSING
     """
     When the task is due, with a UTC offset.
@@ -598,7 +596,7 @@ class TaskReplace(BaseModel):
     priority: TaskPriority
     status: TaskStatus
     due_date: Annotated[
-        Rfc3339DateTime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
+        AwareDatetime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
     ] = MISSING
     """
     When the task is due, with a UTC offset.
@@ -639,7 +637,7 @@ class TaskUpdate(BaseModel):
     priority: TaskPriority | MISSING = MISSING
     status: TaskStatus | MISSING = MISSING
     due_date: Annotated[
-        Rfc3339DateTime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
+        AwareDatetime | MISSING | None, Field(examples=["2026-12-01T17:00:00Z"])
     ] = MISSING
     """
     When the task is due, with a UTC offset.
@@ -663,8 +661,8 @@ class ListUsersParametersQuery(BaseModel):
 class ListTasksParametersQuery(BaseModel):
     status: TaskStatus | MISSING = MISSING
     priority: TaskPriority | MISSING = MISSING
-    due_before: Rfc3339DateTime | MISSING = MISSING
-    due_after: Rfc3339DateTime | MISSING = MISSING
+    due_before: AwareDatetime | MISSING = MISSING
+    due_after: AwareDatetime | MISSING = MISSING
     q: Annotated[
         str | MISSING,
         Field(examples=["report"], max_length=100, min_length=1, pattern="^[^\\x00-\\x1F\\x7F]*$"),

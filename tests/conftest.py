@@ -15,13 +15,13 @@ from typing import Any, TypeVar, cast
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import delete
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlmodel import col, select
+from sqlalchemy import bindparam, delete, select
 
 from app.core.config import Settings
 from app.core.db import Database
+from app.core.statements import NoRows, R, Statement
 from app.domain.models import Task, User
+from app.domain.records import TaskRecord
 from app.main import create_app
 from app.services import users as users_service
 from tests.databases import postgres_test_database
@@ -90,15 +90,26 @@ def run_on_app(client: TestClient, function: Callable[[], Awaitable[T]]) -> T:
 # Databases that refuse every connection: a file in a directory that does not exist, and a port
 # nothing listens on.
 UNREACHABLE_DATABASE_URLS = [
-    "sqlite+inline:////nonexistent-dir/taskapi/db.sqlite",
+    "sqlite:////nonexistent-dir/taskapi/db.sqlite",
     "postgresql+psycopg://postgres@127.0.0.1:1/test",
 ]
 
 
-async def stored_task(database: Database, task_id: uuid.UUID) -> Any:
-    """The task row as stored, read back through SQLAlchemy's own execution (None if absent)."""
-    async with database.connection(write=False) as connection:
-        return (await connection.execute(select(Task).where(col(Task.id) == task_id))).first()
+_TASK = Task.metadata.tables["task"]
+_STORED_TASK = Statement(select(_TASK).where(_TASK.c.id == bindparam("task_id")), TaskRecord)
+_WIPE = [Statement(delete(table), NoRows) for table in (_TASK, User.metadata.tables["user"])]
+
+
+def execute(client: TestClient, statement: Any, record: type[R], **values: Any) -> list[R]:
+    """Run one statement on the app's database (committed at once), as the app runs its own."""
+    database: Database = app_of(client).state.database
+    return run_on_app(client, lambda: database.write(Statement(statement, record), values))
+
+
+async def stored_task(database: Database, task_id: uuid.UUID) -> TaskRecord | None:
+    """The task as stored, whoever owns it (None if absent)."""
+    rows = await database.read(_STORED_TASK, {"task_id": task_id})
+    return rows[0] if rows else None
 
 
 @contextmanager
@@ -106,7 +117,7 @@ def database_replaced(client: TestClient, url: str) -> Iterator[None]:
     """Point the running app at the database at `url` (no pool, no migrations) for a while."""
     state = app_of(client).state
     working = state.database
-    state.database = Database(create_async_engine(url))
+    state.database = Database.from_settings(make_settings(url))
     try:
         yield
     finally:
@@ -121,10 +132,16 @@ def _empty_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         return
     client: TestClient = request.getfixturevalue("client")
 
+    wipe_tables(client)
+
+
+def wipe_tables(client: TestClient) -> None:
+    """Empty the tables (the users' keys go with them)."""
+
     async def wipe() -> None:
-        async with app_of(client).state.database.session(write=True) as session:
-            await session.exec(delete(Task))
-            await session.exec(delete(User))
+        async with app_of(client).state.database.transaction(write=True) as run:
+            for statement in _WIPE:
+                await run(statement, {})
 
     run_on_app(client, wipe)
 
@@ -171,8 +188,9 @@ def make_admin(client: TestClient, email: str | None = None) -> Account:
     state = app_of(client).state
 
     async def create() -> None:
-        async with state.database.session(write=True) as session:
-            await users_service.ensure_admin(session, state.hasher, email=email, password=PASSWORD)
+        await users_service.ensure_admin(
+            state.database, state.hasher, email=email, password=PASSWORD
+        )
 
     run_on_app(client, create)
     return log_in(client, email)

@@ -10,8 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-from app.core.db import create_sync_engine
-from app.core.migrations import alembic_config
+from app.core.migrations import alembic_config, create_sync_engine
 from tests.conftest import make_settings
 from tests.databases import postgres_test_database
 

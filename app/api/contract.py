@@ -12,7 +12,7 @@ from typing import Any
 
 import fastapi_offline
 import yaml
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 from fastapi.openapi.docs import (
     get_redoc_html,
     get_swagger_ui_html,
@@ -22,7 +22,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.staticfiles import StaticFiles
 
 from app.api.responses import API_PREFIX
-from app.api.routing import add_routes
+from app.api.routing import Router, add_routes
 
 CONTRACT_PATH = Path(__file__).resolve().parents[2] / "openapi" / "openapi.yaml"
 STATIC_DIR = Path(fastapi_offline.__file__).parent / "static"
@@ -111,7 +111,7 @@ def path_template(path: str) -> str | None:
     return entry.template if entry else None
 
 
-router = APIRouter(prefix=API_PREFIX, include_in_schema=False)
+router = Router(prefix=API_PREFIX, include_in_schema=False)
 
 
 @router.get("/openapi.json")

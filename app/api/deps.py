@@ -1,71 +1,49 @@
-"""Dependencies as types: an endpoint's signature says what it needs and who may call it. The
-/tasks endpoints are the exception: they call `access_claims` and the parsers here themselves
-(see `access_claims`).
+"""What an endpoint's signature declares (app.api.routing): who may call it (`AccessClaims`,
+`CurrentCaller`, `CurrentUser`, `AdminCaller`), what it works with (`DatabaseDep`, `HasherDep`,
+`CodecDep`) and what it reads (`json_body`, `form_body`, `query_params`, the path and header
+parsers), each an `Annotated` type whose parser takes the request. Every endpoint declares who
+may call it first, so a bad token is refused before any input is read (and a revoked one too:
+see `app.api.problems`).
 
-Every dependency is `async def`: FastAPI runs a plain `def` in the thread pool, a hop that costs
-more than what these functions do.
-
-Request bodies are validated strictly against the generated models (FastAPI's lax mode would
-accept `"priority": "1"` or `due_date: 0`), so the server rejects exactly what the contract does.
+Input is validated strictly against the generated models (FastAPI's lax mode would accept
+`"priority": "1"`), so the server rejects exactly what the contract does; pydantic also reads
+`"0"` or `"2026-01-01 00:00Z"` as a date-time, which `format: date-time` (RFC 3339) does not,
+so the fields the contract declares so are checked first (`_date_times`).
 """
 
+import re
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from functools import cache
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
-from fastapi import Depends, Request
+from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
-from sqlmodel.ext.asyncio.session import AsyncSession
+from pydantic_core import from_json
 
 from app.api.middleware.access_log import USER_ID_KEY
-from app.api.rate_limit import limit_user
+from app.api.rate_limit import limit_auth_by_client, limit_user
+from app.api.routing import parsed
 from app.core.db import Database
 from app.core.security import PasswordHasher, TokenClaims, TokenCodec, TokenType
 from app.domain.caller import Caller
 from app.domain.errors import Forbidden, Unauthorized
-from app.domain.models import User
-from app.repositories import users as users_repo
+from app.domain.records import UserRecord
 from app.services import auth as auth_service
 from generated import models as api
 from generated.models import EntityTagList, UserRole
 
 M = TypeVar("M", bound=BaseModel)
-T = TypeVar("T")
 
-SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# Where `access_claims` leaves the claims of a request's token (see app.api.problems).
+CLAIMS_KEY = "claims"
 
 
-def database_of(request: Request) -> Database:
-    """The app's database. A function of the request, not a dependency: FastAPI spends some
-    65,000 instructions solving each dependency (a sixth of a bare /ping), more than reading an
-    attribute is worth."""
+async def get_database(request: Request) -> Database:
     database: Database = request.app.state.database
     return database
-
-
-async def _writes(request: Request) -> bool:
-    """Whether the request's transaction writes. A writing request's body is read first: a slow
-    upload must not hold SQLite's write lock."""
-    write = request.method not in SAFE_METHODS
-    if write:
-        await request.body()
-    return write
-
-
-async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """One transaction per request, committed before the response is sent."""
-    database = database_of(request)
-    async with database.session(write=await _writes(request)) as session:
-        yield session
-
-
-async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """A transaction that does not take SQLite's write lock up front (for login, which spends
-    most of its time hashing and rarely writes)."""
-    async with database_of(request).session(write=False) as session:
-        yield session
 
 
 async def get_hasher(request: Request) -> PasswordHasher:
@@ -78,12 +56,9 @@ async def get_codec(request: Request) -> TokenCodec:
     return codec
 
 
-# scope="function": the transaction ends (commit or rollback) before the response goes out, so a
-# client never sees a success that was not committed.
-SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
-ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]
-HasherDep = Annotated[PasswordHasher, Depends(get_hasher)]
-CodecDep = Annotated[TokenCodec, Depends(get_codec)]
+DatabaseDep = Annotated[Database, get_database]
+HasherDep = Annotated[PasswordHasher, get_hasher]
+CodecDep = Annotated[TokenCodec, get_codec]
 
 
 def _bearer_token(request: Request) -> str:
@@ -94,61 +69,60 @@ def _bearer_token(request: Request) -> str:
 
 
 async def access_claims(request: Request) -> TokenClaims:
-    """A valid access token's claims; spends one request of its user's rate-limit budget.
+    """A valid access token's claims; spends one request of its user's rate-limit budget (once
+    per request, however many parsers ask).
 
-    Both happen before any transaction opens: a bad token or an exhausted budget is refused
-    without touching the database (or queueing for SQLite's write lock). The /tasks endpoints,
-    the requests clients repeat most, call it as their first line instead of declaring it, and
-    parse the rest of their input after it (`path_id`, `query_of`, `json_of`, the headers): a
-    dependency or a typed parameter costs FastAPI more than the parsing it does (a GET spent
-    some 13 % of its time on them). So an app's `dependency_overrides` of this function reach
-    the other routes only.
-
-    Whether the token is still current is not checked here. An endpoint either takes
-    `CurrentCaller` (one statement before its work), or checks it in the statement that does
-    its work: every /tasks operation does, as the statement that reads or writes the caller's
-    tasks goes through their user row. So on /tasks, a correctly signed but revoked token that
-    comes with malformed input (path, query, headers or body) is told about the input first:
-    422 before 401. What is malformed is the public contract's business, so nothing leaks."""
-    codec = await get_codec(request)
+    Both happen before the database is asked anything: a bad token or an exhausted budget costs
+    no statement. Whether the token is still current (not revoked, the user active) is checked
+    by the statement that does the endpoint's work (every /tasks statement goes through the
+    caller's user row), or first, by `CurrentCaller` and `CurrentUser`."""
+    known: TokenClaims | None = getattr(request.state, CLAIMS_KEY, None)
+    if known is not None:
+        return known
+    codec = await parsed(request, get_codec)
     claims = auth_service.decode_token(codec, _bearer_token(request), expected=TokenType.ACCESS)
     user_id = str(claims.user_id)
     setattr(request.state, USER_ID_KEY, user_id)  # for the access log
+    setattr(request.state, CLAIMS_KEY, claims)
     await limit_user(request, user_id)
     return claims
 
 
-AccessClaims = Annotated[TokenClaims, Depends(access_claims)]
+AccessClaims = Annotated[TokenClaims, access_claims]
 
 
-async def get_caller(claims: AccessClaims, session: SessionDep) -> Caller:
-    """The caller, if their token is still current and they are active: one indexed lookup on
-    every request, so a revoked token or a deactivated user is refused at once. Endpoints declare
-    it before their session, so that it runs first."""
-    return await auth_service.caller_for_claims(await session.connection(), claims)
+async def get_caller(request: Request) -> Caller:
+    """The caller, if their token is still current and they are active: one indexed lookup, so
+    a revoked token or a deactivated user is refused at once."""
+    claims = await parsed(request, access_claims)
+    database = await parsed(request, get_database)
+    return await auth_service.caller_for_claims(database.read, claims)
 
 
-CurrentCaller = Annotated[Caller, Depends(get_caller)]
+CurrentCaller = Annotated[Caller, get_caller]
 
 
-async def get_admin(caller: CurrentCaller) -> Caller:
+async def get_admin(request: Request) -> Caller:
+    caller: Caller = await parsed(request, get_caller)
     if caller.role != UserRole.admin:
         raise Forbidden("This operation needs the admin role.")
     return caller
 
 
-AdminCaller = Annotated[Caller, Depends(get_admin)]
+AdminCaller = Annotated[Caller, get_admin]
 
 
-async def get_current_user(caller: CurrentCaller, session: SessionDep) -> User:
-    """The caller's own row, for the endpoints about their account."""
-    user = await users_repo.get(session, caller.id)
-    if user is None:  # deleted since the caller was checked (PostgreSQL, read committed)
-        raise Unauthorized()
-    return user
+async def get_current_user(request: Request) -> UserRecord:
+    """The caller's own row, if their token is still current: for the endpoints about their
+    account."""
+    claims = await parsed(request, access_claims)
+    database = await parsed(request, get_database)
+    return await auth_service.user_for_claims(database.read, claims)
 
 
-CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentUser = Annotated[UserRecord, get_current_user]
+# The auth endpoints' budget per client address, spent before anything else.
+LimitedByClient = Annotated[None, limit_auth_by_client]
 
 
 def _invalid(errors: list[Any], prefix: str) -> RequestValidationError:
@@ -164,26 +138,57 @@ def _require_media_type(request: Request, media_type: str) -> None:
         raise _invalid([{"loc": (), "msg": message, "type": "content_type"}], "body")
 
 
-async def json_of(request: Request, model: type[M]) -> M:
-    """The body parsed as JSON into `model`, strictly."""
-    _require_media_type(request, "application/json")
-    try:
-        return model.model_validate_json(await request.body(), strict=True)
-    except ValidationError as exc:
-        raise _invalid(exc.errors(include_url=False, include_input=False), "body") from exc
+_RFC3339 = re.compile(
+    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
+)
+
+
+@cache
+def _date_times(model: type[BaseModel]) -> frozenset[str]:
+    """The fields of `model` that the contract declares `format: date-time`."""
+
+    def is_date_time(schema: Mapping[str, Any]) -> bool:
+        variants = schema.get("anyOf", [schema])
+        return any(variant.get("format") == "date-time" for variant in variants)
+
+    properties = model.model_json_schema()["properties"]
+    return frozenset(name for name, schema in properties.items() if is_date_time(schema))
+
+
+def _check_date_times(model: type[BaseModel], values: object, where: str) -> None:
+    """Refuse a date-time field whose text is not RFC 3339's form (with an offset)."""
+    if not isinstance(values, dict):
+        return  # the model refuses it
+    for name in _date_times(model):
+        value = values.get(name)
+        if isinstance(value, str) and not _RFC3339.fullmatch(value):
+            message = "must be an RFC 3339 date-time with an offset, e.g. 2026-12-01T17:00:00Z"
+            raise _invalid([{"loc": (name,), "msg": message, "type": "datetime_format"}], where)
 
 
 def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
-    """`json_of` as a dependency."""
+    """The body, parsed as JSON into `model`, strictly."""
+    has_date_times = bool(_date_times(model))
 
     async def parse(request: Request) -> M:
-        return await json_of(request, model)
+        _require_media_type(request, "application/json")
+        body = await request.body()
+        if has_date_times:
+            try:
+                document = from_json(body)
+            except ValueError:  # not JSON: the model's own error says so
+                document = None
+            _check_date_times(model, document, "body")
+        try:
+            return model.model_validate_json(body, strict=True)
+        except ValidationError as exc:
+            raise _invalid(exc.errors(include_url=False, include_input=False), "body") from exc
 
     return parse
 
 
-def form_body(model: type[M]) -> Callable[[Request], Any]:
-    """Parse an application/x-www-form-urlencoded body into `model`.
+def form_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """An application/x-www-form-urlencoded body, parsed into `model`.
 
     As OAuth2 asks, a known parameter sent twice is refused and unknown ones are ignored."""
 
@@ -206,48 +211,55 @@ def form_body(model: type[M]) -> Callable[[Request], Any]:
     return parse
 
 
-def query_of(request: Request, model: type[M]) -> M:
-    """The query string parsed into `model` (the generated per-operation parameter models), in
-    the endpoint as `database_of` is read: solving a dependency would cost more than parsing."""
-    try:
-        return model.model_validate(dict(request.query_params))
-    except ValidationError as exc:
-        raise _invalid(exc.errors(include_url=False, include_input=False), "query") from exc
+def query_params(model: type[M]) -> Callable[[Request], Awaitable[M]]:
+    """The query string, parsed into `model` (the generated per-operation parameter models)."""
+
+    async def parse(request: Request) -> M:
+        values = dict(request.query_params)
+        _check_date_times(model, values, "query")
+        try:
+            return model.model_validate(values)
+        except ValidationError as exc:
+            raise _invalid(exc.errors(include_url=False, include_input=False), "query") from exc
+
+    return parse
 
 
-def path_id(request: Request, name: str) -> uuid.UUID:
-    """A UUID path parameter, parsed in the endpoint (see `query_of`) as FastAPI would: the same
-    lax parsing and the same 422."""
-    return _parameter(_uuid, request.path_params[name], "path", name)
+def path_uuid(name: str) -> Callable[[Request], Awaitable[uuid.UUID]]:
+    """The path parameter `name`, a UUID (parsed as FastAPI parses one, with the same 422)."""
+
+    async def parse(request: Request) -> uuid.UUID:
+        try:
+            return _uuid.validate_python(request.path_params[name])
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_input=False)
+            raise _invalid([{**e, "loc": (name,)} for e in errors], "path") from exc
+
+    return parse
 
 
 _uuid = TypeAdapter(uuid.UUID)
+
+
+def _header(name: str, adapter: TypeAdapter[Any]) -> Callable[[Request], Awaitable[str | None]]:
+    """The header `name`, validated by `adapter`; None when absent."""
+
+    async def parse(request: Request) -> str | None:
+        value = request.headers.get(name)
+        if value is None:
+            return None
+        try:
+            return str(adapter.validate_python(value).root)
+        except ValidationError as exc:
+            errors = exc.errors(include_url=False, include_input=False)
+            raise _invalid([{**e, "loc": (name,)} for e in errors], "header") from exc
+
+    return parse
+
+
+TaskId = Annotated[uuid.UUID, path_uuid("task_id")]
+UserId = Annotated[uuid.UUID, path_uuid("user_id")]
 _etags = TypeAdapter(EntityTagList)
-_idempotency_key = TypeAdapter(api.IdempotencyKey)
-
-
-def _parameter(adapter: TypeAdapter[T], value: str, where: str, name: str) -> T:
-    try:
-        return adapter.validate_python(value)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False, include_input=False)
-        raise _invalid([{**e, "loc": (name,)} for e in errors], where) from exc
-
-
-def _header(request: Request, name: str, adapter: TypeAdapter[Any]) -> str | None:
-    value = request.headers.get(name)
-    if value is None:
-        return None
-    return str(_parameter(adapter, value, "header", name).root)
-
-
-def if_match(request: Request) -> str | None:
-    return _header(request, "If-Match", _etags)
-
-
-def if_none_match(request: Request) -> str | None:
-    return _header(request, "If-None-Match", _etags)
-
-
-def idempotency_key(request: Request) -> str | None:
-    return _header(request, "Idempotency-Key", _idempotency_key)
+IfMatch = Annotated[str | None, _header("If-Match", _etags)]
+IfNoneMatch = Annotated[str | None, _header("If-None-Match", _etags)]
+IdempotencyKey = Annotated[str | None, _header("Idempotency-Key", TypeAdapter(api.IdempotencyKey))]

@@ -2,7 +2,7 @@
 
 import re
 
-from app.repositories.tasks import TaskRow
+from app.domain.records import TaskRecord
 
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 # The largest version the column holds (INTEGER on PostgreSQL): a larger tag names no version.
@@ -21,7 +21,7 @@ def versions_for_if_match(header: str | None) -> frozenset[int] | None:
     return frozenset(version for version in versions if version <= MAX_VERSION)
 
 
-def none_match(header: str | None, task: TaskRow) -> bool:
+def none_match(header: str | None, task: TaskRecord) -> bool:
     """Whether `If-None-Match` names the task's current version (weak comparison)."""
     if header is None:
         return False

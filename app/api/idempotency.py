@@ -3,9 +3,9 @@
 import uuid
 from collections.abc import Awaitable, Callable
 
-from sqlalchemy.ext.asyncio import AsyncConnection
 from starlette.responses import Response
 
+from app.core.db import Database, Run
 from app.services import idempotency
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -13,16 +13,18 @@ STORED_HEADERS = ("Location", "ETag")
 
 
 async def respond_once(
-    connection: AsyncConnection,
+    database: Database,
     *,
     user_id: uuid.UUID,
     key: str,
     canonical_request: str,
-    respond: Callable[[], Awaitable[Response]],
+    respond: Callable[[Run], Awaitable[Response]],
 ) -> Response:
-    """`respond()`, unless this user already sent this key: then the first response again."""
+    """`respond(run)`, unless this user already sent this key: then the first response again.
+    The work `respond` does with `run` and the response stored for the key are committed
+    together."""
     stored = await idempotency.claim(
-        connection, user_id=user_id, key=key, fingerprint=idempotency.fingerprint(canonical_request)
+        database, user_id=user_id, key=key, fingerprint=idempotency.fingerprint(canonical_request)
     )
     if stored is not None:
         return Response(
@@ -32,15 +34,18 @@ async def respond_once(
             media_type="application/json",
         )
     try:
-        response = await respond()
-        kept = {name: response.headers[name] for name in STORED_HEADERS if name in response.headers}
-        await idempotency.store_response(
-            connection,
-            user_id=user_id,
-            key=key,
-            response=idempotency.StoredResponse(response.status_code, bytes(response.body), kept),
-        )
+        async with database.transaction(write=True) as run:
+            response = await respond(run)
+            kept = {n: response.headers[n] for n in STORED_HEADERS if n in response.headers}
+            await idempotency.store_response(
+                run,
+                user_id=user_id,
+                key=key,
+                response=idempotency.StoredResponse(
+                    response.status_code, bytes(response.body), kept
+                ),
+            )
     except Exception:
-        await idempotency.release(connection, user_id=user_id, key=key)
+        await idempotency.release(database, user_id=user_id, key=key)
         raise
     return response

@@ -17,8 +17,10 @@ from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from app.api.contract import allowed_methods
+from app.api.deps import CLAIMS_KEY
 from app.api.middleware.request_id import REQUEST_ID_HEADER
 from app.domain.errors import DomainError
+from app.services import auth as auth_service
 from generated.models import FieldError, Problem
 
 logger = logging.getLogger(__name__)
@@ -72,7 +74,16 @@ async def _domain_error(request: Request, exc: Exception) -> Response:
 
 
 async def _validation_error(request: Request, exc: Exception) -> Response:
+    """422, unless the request came with a token that is no longer current: who may call is
+    decided before what they sent, on every route. Only refused input costs this statement: an
+    endpoint whose work checks the token checks it there."""
     assert isinstance(exc, RequestValidationError)
+    claims = getattr(request.state, CLAIMS_KEY, None)
+    if claims is not None:
+        try:
+            await auth_service.caller_for_claims(request.app.state.database.read, claims)
+        except DomainError as refused:  # revoked (401), or a database that cannot tell (503)
+            return await _domain_error(request, refused)
     return problem_response(
         request,
         HTTPStatus.UNPROCESSABLE_ENTITY,

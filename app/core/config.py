@@ -86,14 +86,6 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.DATABASE_URL.startswith("sqlite")
 
-    @property
-    def async_database_url(self) -> str:
-        """The URL for the async engine: `sqlite://` runs inline (app.core.sqlite_inline), psycopg
-        serves both."""
-        if self.DATABASE_URL.startswith("sqlite:"):
-            return "sqlite+inline:" + self.DATABASE_URL.removeprefix("sqlite:")
-        return self.DATABASE_URL
-
     def ensure_sqlite_directory(self) -> None:
         """Create the directory of a file-based SQLite database, so a fresh clone just runs."""
         if self.is_sqlite and ":memory:" not in self.DATABASE_URL:

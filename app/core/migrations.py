@@ -1,13 +1,38 @@
-"""Bringing the database to the latest migration, from the server's startup or `make migrate`."""
+"""Bringing the database to the latest migration, from the server's startup or `make migrate`.
+
+Migrations run on SQLAlchemy's own engine (Alembic's), configured as the server's connections
+are: on SQLite every transaction is `BEGIN IMMEDIATE` and waits for other processes' writers
+inside SQLite, for up to SQLITE_BUSY_TIMEOUT_MS.
+"""
 
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import Connection, Engine, create_engine, event
 
+from app.core import sqlite
 from app.core.config import Settings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+def create_sync_engine(settings: Settings) -> Engine:
+    """A blocking engine for migrations and tests that inspect the schema."""
+    settings.ensure_sqlite_directory()
+    engine = create_engine(settings.DATABASE_URL, pool_pre_ping=True, hide_parameters=True)
+    if settings.is_sqlite:
+
+        @event.listens_for(engine, "connect")
+        def on_connect(dbapi_connection: Any, _record: Any) -> None:
+            sqlite.configure(dbapi_connection, busy_timeout_ms=settings.SQLITE_BUSY_TIMEOUT_MS)
+
+        @event.listens_for(engine, "begin")
+        def on_begin(connection: Connection) -> None:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
 
 
 def alembic_config(settings: Settings | None = None) -> Config:

@@ -1,21 +1,41 @@
-"""Types shared by the tables and the contract: UTC datetime columns, RFC 3339 input."""
+"""UTC datetime columns."""
 
-import re
-from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from pydantic import AwareDatetime, BeforeValidator
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.sql.functions import GenericFunction
 from sqlalchemy.types import TypeDecorator
+
+
+class _WithUTCOffset(GenericFunction[datetime]):
+    """A UTC datetime column as read: on SQLite, its text with the offset it is stored without
+    (`|| '+00:00'`), so that every driver hands back an aware RFC 3339 time; elsewhere itself."""
+
+    inherit_cache = True
+    name = "with_utc_offset"
+
+
+@compiles(_WithUTCOffset)
+def _as_itself(element: _WithUTCOffset, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(_WithUTCOffset, "sqlite")
+def _with_offset_text(element: _WithUTCOffset, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"({compiler.process(element.clauses, **kw)} || '+00:00')"
 
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC datetimes on every database.
 
-    PostgreSQL stores `timestamptz`; SQLite has no time zones, so values are stored as UTC and
-    handed back aware. Naive datetimes are refused: a naive time is a bug, not a guess to make.
+    PostgreSQL stores `timestamptz`; SQLite has no time zones, so values are stored as UTC text
+    and read with the offset added (see `column_expression`). Naive datetimes are refused: a
+    naive time is a bug, not a guess to make.
     """
 
     impl = DateTime(timezone=True)
@@ -32,41 +52,16 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
+        if isinstance(value, str):  # SQLite's text, read by SQLAlchemy itself (migrations)
+            value = datetime.fromisoformat(value)
         assert isinstance(value, datetime)
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
-    def model_input_processor(self, dialect: Dialect) -> Callable[[Any], Any] | None:
-        """How a value as the database hands it over becomes text that the contract's models
-        read as the value `process_result_value` returns (app.core.sqlite_direct): SQLite's
-        text lacks the offset, which is UTC."""
-        return _with_utc_offset if dialect.name == "sqlite" else None
-
-
-def _with_utc_offset(stored: str | None) -> str | None:
-    return None if stored is None else stored + "+00:00"
+    def column_expression(self, column: ColumnElement[datetime]) -> ColumnElement[datetime]:
+        return _WithUTCOffset(column)
 
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-_RFC3339 = re.compile(
-    r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})", re.ASCII
-)
-
-
-def _parse_rfc3339(value: Any) -> Any:
-    """Strings become aware datetimes only in RFC 3339's form; anything else is left for
-    pydantic to refuse."""
-    if not isinstance(value, str):
-        return value
-    if not _RFC3339.fullmatch(value):
-        raise ValueError("must be an RFC 3339 date-time with an offset, e.g. 2026-12-01T17:00:00Z")
-    return datetime.fromisoformat(value.upper())
-
-
-Rfc3339DateTime = Annotated[AwareDatetime, BeforeValidator(_parse_rfc3339)]
-"""The contract's `format: date-time` for input: pydantic alone also reads "0" as 1970-01-01 and
-accepts "2026-01-01 00:00Z"; JSON Schema does not."""

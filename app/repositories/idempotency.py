@@ -1,47 +1,57 @@
-"""Every query on the `idempotency_key` table (Core, on the request's connection: the records
-belong to task creates, which run on one)."""
+"""Every statement on the `idempotency_key` table."""
 
 import uuid
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Row, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import bindparam, delete, insert, select, update
 
+from app.core.db import Run, UniqueViolation
+from app.core.statements import NoRows, Statement
 from app.domain.models import IdempotencyKey
+from app.domain.records import IdempotencyKeyRecord
 
 _KEY = IdempotencyKey.metadata.tables["idempotency_key"]
+_THE_KEY = (_KEY.c.user_id == bindparam("user_id"), _KEY.c.key == bindparam("key"))
+
+_GET = Statement(select(_KEY).where(*_THE_KEY), IdempotencyKeyRecord)
+_INSERT = Statement(insert(_KEY), NoRows)
+_DELETE = Statement(delete(_KEY).where(*_THE_KEY), NoRows)
+_DELETE_EXPIRED = Statement(delete(_KEY).where(_KEY.c.expires_at < bindparam("now")), NoRows)
 
 
-def _the_key(user_id: uuid.UUID, key: str) -> tuple[Any, ...]:
-    return (_KEY.c.user_id == user_id, _KEY.c.key == key)
+async def get(run: Run, *, user_id: uuid.UUID, key: str) -> IdempotencyKeyRecord | None:
+    rows = await run(_GET, {"user_id": user_id, "key": key})
+    return rows[0] if rows else None
 
 
-async def get(connection: AsyncConnection, *, user_id: uuid.UUID, key: str) -> Row[Any] | None:
-    return (await connection.execute(select(_KEY).where(*_the_key(user_id, key)))).first()
-
-
-async def insert_new(connection: AsyncConnection, **values: Any) -> bool:
+async def add(run: Run, values: dict[str, Any]) -> bool:
     """Insert a record of these column values; False when the user already has that key."""
     try:
-        async with connection.begin_nested():
-            await connection.execute(insert(_KEY).values(**values))
-    except IntegrityError:
+        await run(_INSERT, values)
+    except UniqueViolation:
         return False
     return True
 
 
-async def update_key(
-    connection: AsyncConnection, *, user_id: uuid.UUID, key: str, **values: Any
-) -> None:
-    await connection.execute(update(_KEY).where(*_the_key(user_id, key)).values(**values))
+@lru_cache(maxsize=1 << len(_KEY.c))
+def _update_statement(columns: frozenset[str]) -> Statement[NoRows]:
+    new_values = {
+        _KEY.c[name]: bindparam(f"set_{name}", type_=_KEY.c[name].type) for name in columns
+    }
+    return Statement(update(_KEY).where(*_THE_KEY).values(new_values), NoRows)
 
 
-async def delete_key(connection: AsyncConnection, *, user_id: uuid.UUID, key: str) -> None:
-    await connection.execute(delete(_KEY).where(*_the_key(user_id, key)))
+async def update_key(run: Run, *, user_id: uuid.UUID, key: str, **values: Any) -> None:
+    params = {"user_id": user_id, "key": key} | {f"set_{n}": v for n, v in values.items()}
+    await run(_update_statement(frozenset(values)), params)
 
 
-async def delete_expired(connection: AsyncConnection, *, now: datetime) -> None:
+async def delete_key(run: Run, *, user_id: uuid.UUID, key: str) -> None:
+    await run(_DELETE, {"user_id": user_id, "key": key})
+
+
+async def delete_expired(run: Run, *, now: datetime) -> None:
     """Every user's expired keys (the table would otherwise keep those of idle users)."""
-    await connection.execute(delete(_KEY).where(_KEY.c.expires_at < now))
+    await run(_DELETE_EXPIRED, {"now": now})

@@ -1,22 +1,36 @@
-"""Every query on the `user` table."""
+"""Every statement on the `user` table."""
 
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
-from sqlalchemy import bindparam, func, or_, update
-from sqlalchemy import select as core_select
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from sqlalchemy import String, bindparam, delete, func, insert, or_, select, update
 
+from app.core.db import Run, UniqueViolation
+from app.core.statements import NoRows, Statement
 from app.domain.errors import Conflict
 from app.domain.models import User
+from app.domain.records import UserRecord
+from app.domain.types import utcnow
 from app.repositories.pagination import Page
 from generated.models import UserRole
 
 EMAIL_TAKEN = "This email is already registered."
+
+_USER = User.metadata.tables["user"]
+
+
+class Role(NamedTuple):
+    role: UserRole
+
+
+class UserId(NamedTuple):
+    id: uuid.UUID
+
+
+class Total(NamedTuple):
+    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,99 +53,149 @@ def lower_like(column: Any, pattern: Any) -> Any:
 
 def is_current(user_id: Any, version: Any) -> tuple[Any, ...]:
     """The user is active and `version` is their token version (no token was revoked since)."""
-    return (col(User.id) == user_id, col(User.token_version) == version, col(User.is_active))
+    return (_USER.c.id == user_id, _USER.c.token_version == version, _USER.c.is_active)
 
 
-# Built once: SQLAlchemy then reuses its compiled form. A Core statement on the session's
-# connection skips the ORM's identity map and object loading, most of a lookup's cost.
-_CURRENT_ROLE = core_select(col(User.role)).where(
-    *is_current(bindparam("user_id"), bindparam("version"))
+_BY_ID = Statement(select(_USER).where(_USER.c.id == bindparam("user_id")), UserRecord)
+_CURRENT = Statement(
+    select(_USER).where(*is_current(bindparam("user_id"), bindparam("version"))), UserRecord
+)
+_CURRENT_ROLE = Statement(
+    select(_USER.c.role).where(*is_current(bindparam("user_id"), bindparam("version"))), Role
+)
+_BY_EMAIL = Statement(
+    select(_USER).where(func.lower(_USER.c.email) == bindparam("email")), UserRecord
+)
+_INSERT = Statement(insert(_USER).returning(*_USER.c), UserRecord)
+_DELETE = Statement(delete(_USER).where(_USER.c.id == bindparam("user_id")), NoRows)
+# Locked until the transaction ends (FOR UPDATE on PostgreSQL; SQLite's writers are serialised
+# anyway), so two admins cannot demote each other at once.
+_ACTIVE_ADMINS = Statement(
+    select(_USER.c.id).where(_USER.c.role == UserRole.admin, _USER.c.is_active).with_for_update(),
+    UserId,
 )
 
 
-async def get(session: AsyncSession, user_id: uuid.UUID) -> User | None:
-    return await session.get(User, user_id)
+async def get(run: Run, user_id: uuid.UUID) -> UserRecord | None:
+    rows = await run(_BY_ID, {"user_id": user_id})
+    return rows[0] if rows else None
 
 
-async def get_current(session: AsyncSession, user_id: uuid.UUID, version: int) -> User | None:
+async def get_current(run: Run, user_id: uuid.UUID, version: int) -> UserRecord | None:
     """The user, if active and `version` is still their token version."""
-    return (await session.exec(select(User).where(*is_current(user_id, version)))).first()
+    rows = await run(_CURRENT, {"user_id": user_id, "version": version})
+    return rows[0] if rows else None
 
 
-async def current_role(
-    connection: AsyncConnection, user_id: uuid.UUID, version: int
-) -> UserRole | None:
+async def current_role(run: Run, user_id: uuid.UUID, version: int) -> UserRole | None:
     """The role of an active user whose token version is `version`; None for anyone else."""
-    result = await connection.execute(_CURRENT_ROLE, {"user_id": user_id, "version": version})
-    role = result.scalar_one_or_none()
-    return None if role is None else UserRole(role)
+    rows = await run(_CURRENT_ROLE, {"user_id": user_id, "version": version})
+    return rows[0].role if rows else None
 
 
-async def get_by_email(session: AsyncSession, email: str) -> User | None:
-    query = select(User).where(func.lower(User.email) == email.lower())
-    return (await session.exec(query)).first()
+async def get_by_email(run: Run, email: str) -> UserRecord | None:
+    """The user with this email, in any letter case."""
+    rows = await run(_BY_EMAIL, {"email": email.lower()})
+    return rows[0] if rows else None
 
 
-async def save(session: AsyncSession, user: User) -> User:
-    """Insert or update `user`; an email another user has (in any letter case) is a Conflict."""
-    session.add(user)
-    await _flush_unique_email(session)
+async def add(
+    run: Run,
+    *,
+    email: str,
+    hashed_password: str,
+    full_name: str | None = None,
+    role: UserRole = UserRole.user,
+) -> UserRecord:
+    """Insert a new, active user; an email another user has (in any letter case) is a
+    Conflict."""
+    now = utcnow()
+    values = {
+        "id": uuid.uuid4(),
+        "email": email,
+        "full_name": full_name,
+        "hashed_password": hashed_password,
+        "role": role,
+        "is_active": True,
+        "token_version": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    try:
+        [user] = await run(_INSERT, values)
+    except UniqueViolation as exc:
+        raise Conflict(EMAIL_TAKEN) from exc
     return user
 
 
-async def _flush_unique_email(session: AsyncSession) -> None:
+@lru_cache(maxsize=1 << (len(_USER.c) + 1))
+def _update_statement(columns: frozenset[str], bump_token_version: bool) -> Statement[UserRecord]:
+    """UPDATE of `columns` (each from the bind parameter `set_<column>`); with
+    `bump_token_version`, every token issued so far is revoked in the same statement."""
+    new_values: dict[Any, Any] = {
+        _USER.c[name]: bindparam(f"set_{name}", type_=_USER.c[name].type) for name in columns
+    }
+    if bump_token_version:
+        new_values[_USER.c.token_version] = _USER.c.token_version + 1
+    statement = update(_USER).where(_USER.c.id == bindparam("user_id")).values(new_values)
+    return Statement(statement.returning(*_USER.c), UserRecord)
+
+
+async def update_user(
+    run: Run, user_id: uuid.UUID, values: dict[str, Any], *, bump_token_version: bool = False
+) -> UserRecord | None:
+    """Apply `values` to the user (None if there is no such user); an email another user has
+    is a Conflict. With `bump_token_version`, every token issued to them so far is revoked."""
+    statement = _update_statement(frozenset(values), bump_token_version)
+    params = {"user_id": user_id} | {f"set_{name}": value for name, value in values.items()}
     try:
-        await session.flush()
-    except IntegrityError as exc:
+        rows = await run(statement, params)
+    except UniqueViolation as exc:
         raise Conflict(EMAIL_TAKEN) from exc
+    return rows[0] if rows else None
 
 
-async def bump_token_version(
-    session: AsyncSession, user_id: uuid.UUID, *, hashed_password: str | None = None
-) -> None:
-    """Revoke every token issued to the user so far, atomically (with a new password hash, when
-    the password changes)."""
-    values: dict[str, Any] = {"token_version": User.token_version + 1}
-    if hashed_password is not None:
-        values["hashed_password"] = hashed_password
-    await session.exec(
-        update(User)
-        .where(col(User.id) == user_id)
-        .values(**values)
-        .execution_options(synchronize_session="fetch")
-    )
+async def delete_user(run: Run, user_id: uuid.UUID) -> None:
+    await run(_DELETE, {"user_id": user_id})
 
 
-async def delete(session: AsyncSession, user: User) -> None:
-    await session.delete(user)
-    await session.flush()
+async def count_active_admins(run: Run) -> int:
+    """Active admins, their rows locked until the transaction ends (see _ACTIVE_ADMINS)."""
+    return len(await run(_ACTIVE_ADMINS, {}))
 
 
-async def count_active_admins(session: AsyncSession) -> int:
-    """Active admins, their rows locked until the transaction ends (FOR UPDATE on PostgreSQL;
-    SQLite's writers are serialised anyway), so two admins cannot demote each other at once."""
-    query = select(User.id).where(User.role == UserRole.admin, col(User.is_active))
-    return len((await session.exec(query.with_for_update())).all())
-
-
-async def list_page(
-    session: AsyncSession, filters: UserFilters, page: Page
-) -> tuple[list[User], int]:
+@lru_cache(maxsize=8)
+def _list_statements(filters: frozenset[str]) -> tuple[Statement[Total], Statement[UserRecord]]:
     conditions: list[Any] = []
-    if filters.role is not None:
-        conditions.append(User.role == filters.role)
-    if filters.is_active is not None:
-        conditions.append(User.is_active == filters.is_active)
-    if filters.search:
-        pattern = contains_pattern(filters.search)
-        conditions.append(or_(lower_like(User.email, pattern), lower_like(User.full_name, pattern)))
-    total_query = select(func.count()).select_from(User).where(*conditions)
-    total = int((await session.exec(total_query)).one())
-    rows = await session.exec(
-        select(User)
+    if "role" in filters:
+        conditions.append(_USER.c.role == bindparam("role"))
+    if "is_active" in filters:
+        conditions.append(_USER.c.is_active == bindparam("is_active"))
+    if "search" in filters:
+        pattern = bindparam("search", type_=String())
+        conditions.append(
+            or_(lower_like(_USER.c.email, pattern), lower_like(_USER.c.full_name, pattern))
+        )
+    total = select(func.count().label("total")).select_from(_USER).where(*conditions)
+    page = (
+        select(_USER)
         .where(*conditions)
-        .order_by(col(User.created_at).desc(), col(User.id).desc())
-        .offset(page.offset)
-        .limit(page.size)
+        .order_by(_USER.c.created_at.desc(), _USER.c.id.desc())
+        .offset(bindparam("offset"))
+        .limit(bindparam("limit"))
     )
-    return list(rows.all()), total
+    return Statement(total, Total), Statement(page, UserRecord)
+
+
+async def list_page(run: Run, filters: UserFilters, page: Page) -> tuple[list[UserRecord], int]:
+    """A page of users and how many match in all."""
+    values = {
+        "role": filters.role,
+        "is_active": filters.is_active,
+        "search": contains_pattern(filters.search) if filters.search else None,
+    }
+    given = {name: value for name, value in values.items() if value is not None}
+    total_statement, page_statement = _list_statements(frozenset(given))
+    [total] = await run(total_statement, given)
+    rows = await run(page_statement, {**given, "offset": page.offset, "limit": page.size})
+    return rows, total.total

@@ -13,14 +13,14 @@ import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
+from app.core.db import Database, Run
 from app.domain.errors import Conflict, UnprocessableContent
 from app.domain.types import utcnow
 from app.repositories import idempotency as keys_repo
 
 KEY_LIFETIME = timedelta(hours=24)
 ABANDONED_AFTER = timedelta(minutes=1)
+IN_PROGRESS = "A request with this Idempotency-Key is still in progress."
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,7 +35,7 @@ def fingerprint(canonical_request: str) -> str:
 
 
 async def claim(
-    connection: AsyncConnection, *, user_id: uuid.UUID, key: str, fingerprint: str
+    database: Database, *, user_id: uuid.UUID, key: str, fingerprint: str
 ) -> StoredResponse | None:
     """Claim `key` for this request and commit the claim, or return the response to replay.
 
@@ -43,18 +43,26 @@ async def claim(
     request with the key is still being served.
     """
     now = utcnow()
-    await keys_repo.delete_expired(connection, now=now)
-    claimed = await keys_repo.insert_new(
-        connection,
-        user_id=user_id,
-        key=key,
-        fingerprint=fingerprint,
-        locked_at=now,
-        expires_at=now + KEY_LIFETIME,
-    )
-    if not claimed:
-        existing = await keys_repo.get(connection, user_id=user_id, key=key)
-        assert existing is not None
+    async with database.transaction(write=True) as run:
+        await keys_repo.delete_expired(run, now=now)
+        existing = await keys_repo.get(run, user_id=user_id, key=key)
+        if existing is None:
+            claimed = await keys_repo.add(
+                run,
+                {
+                    "user_id": user_id,
+                    "key": key,
+                    "fingerprint": fingerprint,
+                    "response_status": None,
+                    "response_body": None,
+                    "response_headers": None,
+                    "locked_at": now,
+                    "expires_at": now + KEY_LIFETIME,
+                },
+            )
+            if not claimed:  # a concurrent request claimed it first
+                raise Conflict(IN_PROGRESS)
+            return None
         if existing.fingerprint != fingerprint:
             raise UnprocessableContent("This Idempotency-Key was used with a different request.")
         if existing.response_status is not None:
@@ -64,19 +72,16 @@ async def claim(
                 headers=json.loads(existing.response_headers or "{}"),
             )
         if now - existing.locked_at < ABANDONED_AFTER:
-            raise Conflict("A request with this Idempotency-Key is still in progress.")
-        await keys_repo.update_key(connection, user_id=user_id, key=key, locked_at=now)
-    # The one place outside the unit-of-work dependency that commits: the claim must be visible
-    # to concurrent retries before the work begins.
-    await connection.commit()
+            raise Conflict(IN_PROGRESS)
+        await keys_repo.update_key(run, user_id=user_id, key=key, locked_at=now)
     return None
 
 
 async def store_response(
-    connection: AsyncConnection, *, user_id: uuid.UUID, key: str, response: StoredResponse
+    run: Run, *, user_id: uuid.UUID, key: str, response: StoredResponse
 ) -> None:
     await keys_repo.update_key(
-        connection,
+        run,
         user_id=user_id,
         key=key,
         response_status=response.status,
@@ -85,8 +90,6 @@ async def store_response(
     )
 
 
-async def release(connection: AsyncConnection, *, user_id: uuid.UUID, key: str) -> None:
+async def release(database: Database, *, user_id: uuid.UUID, key: str) -> None:
     """Give the key back after the work failed, so that a retry can do it."""
-    await connection.rollback()
-    await keys_repo.delete_key(connection, user_id=user_id, key=key)
-    await connection.commit()
+    await keys_repo.delete_key(database.write, user_id=user_id, key=key)

@@ -4,16 +4,16 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
-from app.core.db import Database
+from app.core.db import Database, Run
 from app.core.security import TokenClaims
 from app.domain.errors import NotFound, PreconditionFailed, Unauthorized, UnprocessableContent
 from app.domain.models import task_etag
+from app.domain.records import TaskRecord
 from app.domain.types import utcnow
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
-from app.repositories.tasks import TaskFilters, TaskRow
+from app.repositories.tasks import TaskFilters
+from app.services import auth as auth_service
 from generated.models import (
     TaskCreate,
     TaskPriority,
@@ -38,18 +38,16 @@ def as_utc(value: datetime | None, *, field: str) -> datetime | None:
         raise UnprocessableContent(f"{field} is outside the supported range.") from exc
 
 
-async def create_task(
-    on: Database | AsyncConnection, claims: TokenClaims, data: TaskCreate
-) -> TaskRow:
-    """A new task of the caller's, inserted by the statement that checks their token: committed
-    at once `on` a Database, in the caller's transaction `on` a connection."""
+async def create_task(run: Run, claims: TokenClaims, data: TaskCreate) -> TaskRecord:
+    """A new task of the caller's, inserted by `run` (`database.write`, or a transaction's) in
+    the statement that checks their token."""
     values = data.model_dump()
     now = utcnow()
     due_date = as_utc(values.get("due_date"), field="due_date")
     if due_date is None and data.priority == TaskPriority.urgent:
         due_date = now + URGENT_DEADLINE
-    task = await tasks_repo.add_if_token_current(
-        on,
+    task = await tasks_repo.add(
+        run,
         {
             "id": uuid.uuid4(),
             "user_id": claims.user_id,
@@ -64,7 +62,7 @@ async def create_task(
         },
         token_version=claims.version,
     )
-    if task is None:
+    if task is None:  # the insert checks nothing else
         raise Unauthorized()
     return task
 
@@ -75,32 +73,38 @@ async def list_tasks(
     filters: TaskFilters,
     sort: TaskSort,
     page: Page,
-) -> tuple[list[TaskRow], int]:
-    """A page of the caller's tasks and their total. The caller's token is checked by the first
-    statement (one statement fewer than a separate check)."""
-    listed = await tasks_repo.list_page_if_token_current(
-        database,
+) -> tuple[list[TaskRecord], int]:
+    """A page of the caller's tasks and their total, counted by a statement that checks the
+    caller's token too. Two statements, each a snapshot of its own: no transaction is worth a
+    total that matches the page exactly under concurrent writes (on PostgreSQL, BEGIN and
+    COMMIT are two more round trips)."""
+    listed = await tasks_repo.list_page(
+        database.read,
         owner_id=claims.user_id,
         token_version=claims.version,
         filters=filters,
         sort=sort,
         page=page,
     )
-    if listed is None:
+    if listed is None:  # the count checks nothing else
         raise Unauthorized()
     return listed
 
 
-async def get_task(database: Database, claims: TokenClaims, task_id: uuid.UUID) -> TaskRow:
+async def get_task(database: Database, claims: TokenClaims, task_id: uuid.UUID) -> TaskRecord:
     """The caller's task, read by the statement that checks their token."""
-    task = await tasks_repo.get_if_token_current(
-        database, owner_id=claims.user_id, token_version=claims.version, task_id=task_id
+    task = await tasks_repo.get(
+        database.read, owner_id=claims.user_id, token_version=claims.version, task_id=task_id
     )
     if task is None:
-        raise Unauthorized()
-    if task.id is None:
-        raise NotFound(TASK_NOT_FOUND)
+        await _raise_missing(database, claims)
     return task
+
+
+async def _raise_missing(database: Database, claims: TokenClaims) -> NoReturn:
+    """Why a statement on the caller's task matched nothing: the token (401) or the task."""
+    await auth_service.caller_for_claims(database.read, claims)
+    raise NotFound(TASK_NOT_FOUND)
 
 
 async def replace_task(
@@ -110,7 +114,7 @@ async def replace_task(
     data: TaskReplace,
     *,
     expected_versions: frozenset[int] | None,
-) -> TaskRow:
+) -> TaskRecord:
     sent = data.model_dump()
     values = {
         "title": data.title,
@@ -129,7 +133,7 @@ async def update_task(
     data: TaskUpdate,
     *,
     expected_versions: frozenset[int] | None,
-) -> TaskRow:
+) -> TaskRecord:
     values = data.model_dump()  # only the fields sent
     if "due_date" in values:
         values["due_date"] = as_utc(values["due_date"], field="due_date")
@@ -144,7 +148,7 @@ async def delete_task(
     expected_versions: frozenset[int] | None,
 ) -> None:
     deleted = await tasks_repo.delete_if_current(
-        database,
+        database.write,
         owner_id=claims.user_id,
         token_version=claims.version,
         task_id=task_id,
@@ -160,9 +164,9 @@ async def _update(
     task_id: uuid.UUID,
     values: dict[str, Any],
     expected_versions: frozenset[int] | None,
-) -> TaskRow:
+) -> TaskRecord:
     task = await tasks_repo.update_if_current(
-        database,
+        database.write,
         owner_id=claims.user_id,
         token_version=claims.version,
         task_id=task_id,

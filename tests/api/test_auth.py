@@ -3,15 +3,17 @@
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jwt
 import pytest
 from fastapi.testclient import TestClient
 from passlib.hash import bcrypt
+from sqlalchemy import select, update
 
+from app.core.statements import NoRows
+from app.domain.models import User
 from app.main import create_app
-from app.repositories import users as users_repo
 from tests.conftest import (
     API,
     PASSWORD,
@@ -19,12 +21,20 @@ from tests.conftest import (
     Account,
     app_of,
     assert_problem,
+    execute,
     log_in,
     make_settings,
     run_on_app,
     stored_task,
     unique_email,
 )
+
+USER = User.metadata.tables["user"]
+
+
+class Hash(NamedTuple):
+    hashed_password: str
+
 
 USER_KEYS = {"id", "email", "full_name", "role", "is_active", "created_at", "updated_at"}
 TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
@@ -79,24 +89,15 @@ def forge(payload: dict[str, Any], key: str = SECRET_KEY) -> str:
 
 
 def stored_hash(client: TestClient, user_id: str) -> str:
-    async def read() -> str:
-        async with client.app.state.database.session(write=False) as session:  # type: ignore[attr-defined]
-            user = await users_repo.get(session, uuid.UUID(user_id))
-            assert user is not None
-            return user.hashed_password
-
-    return client.portal.call(read)  # type: ignore[union-attr]
+    [(hashed,)] = execute(
+        client, select(USER.c.hashed_password).where(USER.c.id == uuid.UUID(user_id)), Hash
+    )
+    return hashed
 
 
 def overwrite_hash(client: TestClient, user_id: str, hashed: str) -> None:
-    async def write() -> None:
-        async with client.app.state.database.session(write=True) as session:  # type: ignore[attr-defined]
-            user = await users_repo.get(session, uuid.UUID(user_id))
-            assert user is not None
-            user.hashed_password = hashed
-            await users_repo.save(session, user)
-
-    client.portal.call(write)  # type: ignore[union-attr]
+    change = update(USER).where(USER.c.id == uuid.UUID(user_id)).values(hashed_password=hashed)
+    execute(client, change, NoRows)
 
 
 class TestRegister:

@@ -1,9 +1,11 @@
 """The server and its contract agree on what exists: routes, the served document, the docs."""
 
 import json
+import uuid
 from pathlib import Path
 
 import yaml
+from fastapi import Request
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
 
@@ -40,18 +42,17 @@ def test_route_table_equals_the_contract_both_ways(client: TestClient) -> None:
 
 def test_each_app_routes_with_its_own_dependency_overrides(settings: Settings) -> None:
     """The routes are made per app (app/api/routing.py): an override set on one app reaches
-    its routes, and not another app's. (GET /users/me's caller declares `AccessClaims`; the
-    /tasks endpoints call `access_claims` themselves, where no override reaches.)"""
+    its routes, every one of them, and not another app's."""
 
-    async def refuse() -> TokenClaims:
+    async def refuse(request: Request) -> TokenClaims:
         raise Forbidden("overridden")
 
     overridden, other = create_app(settings), create_app(settings)
     overridden.dependency_overrides[access_claims] = refuse
-    path = f"{API}/users/me"
     with TestClient(overridden) as client, TestClient(other) as other_client:
-        assert assert_problem(client.get(path), 403)["detail"] == "overridden"
-        assert assert_problem(other_client.get(path), 401)["detail"] == "Not authenticated."
+        for path in (f"{API}/users/me", f"{API}/tasks", f"{API}/tasks/{uuid.uuid4()}"):
+            assert assert_problem(client.get(path), 403)["detail"] == "overridden"
+            assert assert_problem(other_client.get(path), 401)["detail"] == "Not authenticated."
 
 
 def test_served_document_is_the_yaml_file(client: TestClient) -> None:

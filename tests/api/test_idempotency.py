@@ -2,14 +2,28 @@
 
 import uuid
 from datetime import timedelta
+from typing import NamedTuple
 
 from fastapi.testclient import TestClient
-from sqlmodel import col, select
+from sqlalchemy import func, select, update
 
+from app.core.statements import NoRows
 from app.domain.models import IdempotencyKey, Task
+from app.domain.records import IdempotencyKeyRecord
 from app.services import idempotency
 from generated.models import TaskCreate
-from tests.conftest import API, Account, app_of, assert_problem, run_on_app
+from tests.conftest import API, Account, app_of, assert_problem, execute, run_on_app
+
+KEYS = IdempotencyKey.metadata.tables["idempotency_key"]
+TASKS = Task.metadata.tables["task"]
+
+
+class Key(NamedTuple):
+    key: str
+
+
+class Count(NamedTuple):
+    total: int
 
 
 def create(client: TestClient, account: Account, key: str, **body: object) -> dict[str, object]:
@@ -74,29 +88,26 @@ def claim(client: TestClient, account: Account, key: str) -> None:
     database = app_of(client).state.database
 
     async def run() -> None:
-        async with database.connection(write=True) as connection:
-            await idempotency.claim(
-                connection,
-                user_id=uuid.UUID(account.id),
-                key=key,
-                fingerprint=idempotency.fingerprint(TaskCreate(title="x").model_dump_json()),
-            )
+        await idempotency.claim(
+            database,
+            user_id=uuid.UUID(account.id),
+            key=key,
+            fingerprint=idempotency.fingerprint(TaskCreate(title="x").model_dump_json()),
+        )
 
     run_on_app(client, run)
 
 
 def age_claim(client: TestClient, account: Account, key: str, by: timedelta) -> None:
-    database = app_of(client).state.database
-
-    async def run() -> None:
-        async with database.session(write=True) as session:
-            query = select(IdempotencyKey).where(col(IdempotencyKey.key) == key)
-            record = (await session.exec(query)).one()
-            record.locked_at -= by
-            record.expires_at -= by
-            session.add(record)
-
-    run_on_app(client, run)
+    the_key = (KEYS.c.user_id == uuid.UUID(account.id), KEYS.c.key == key)
+    [claimed] = execute(client, select(KEYS).where(*the_key), IdempotencyKeyRecord)
+    execute(
+        client,
+        update(KEYS)
+        .where(*the_key)
+        .values(locked_at=claimed.locked_at - by, expires_at=claimed.expires_at - by),
+        NoRows,
+    )
 
 
 def test_a_retry_while_the_first_is_in_flight_is_409(client: TestClient, user: Account) -> None:
@@ -131,11 +142,7 @@ def test_a_failed_request_gives_its_key_back(client: TestClient, user: Account) 
     assert_problem(client.post(f"{API}/tasks", json=body, headers=headers), 422)
     assert_problem(client.post(f"{API}/tasks", json=body, headers=headers), 422)
 
-    async def keys() -> int:
-        async with app_of(client).state.database.session(write=False) as session:
-            return len((await session.exec(select(IdempotencyKey))).all())
-
-    assert run_on_app(client, keys) == 0
+    assert execute(client, select(KEYS.c.key), Key) == []
 
 
 def test_an_invalid_key_is_422(client: TestClient, user: Account) -> None:
@@ -145,11 +152,7 @@ def test_an_invalid_key_is_422(client: TestClient, user: Account) -> None:
         body = assert_problem(response, 422)
         assert body["errors"][0]["loc"] == ["header", "Idempotency-Key"]
 
-    async def tasks() -> int:
-        async with app_of(client).state.database.session(write=False) as session:
-            return len((await session.exec(select(Task))).all())
-
-    assert run_on_app(client, tasks) == 0
+    assert execute(client, select(func.count().label("total")).select_from(TASKS), Count) == [(0,)]
 
 
 def test_expired_keys_of_idle_users_are_purged_too(
@@ -159,8 +162,4 @@ def test_expired_keys_of_idle_users_are_purged_too(
     age_claim(client, user, "idle-key", idempotency.KEY_LIFETIME + timedelta(seconds=1))
     create(client, other_user, "busy-key")
 
-    async def keys() -> list[str]:
-        async with app_of(client).state.database.session(write=False) as session:
-            return [k.key for k in (await session.exec(select(IdempotencyKey))).all()]
-
-    assert run_on_app(client, keys) == ["busy-key"]
+    assert execute(client, select(KEYS.c.key), Key) == [("busy-key",)]

@@ -34,6 +34,7 @@ from tests.conftest import (
 from tests.databases import postgres_test_database
 
 BUSY = "The database is busy; try again shortly."
+RUNNER_LOGGERS = {"app.core.sqlite", "app.core.postgres"}
 UNAVAILABLE = "The database is unavailable; try again shortly."
 
 
@@ -67,7 +68,7 @@ def not_a_database(tmp_path: Path) -> str:
     """A file whose header is not SQLite's (a database replaced or overwritten by mistake)."""
     path = tmp_path / "not-a-database.db"
     path.write_bytes(b"this is not a SQLite database" * 200)
-    return f"sqlite+inline:///{path}"
+    return f"sqlite:///{path}"
 
 
 @pytest.mark.parametrize("url", UNREACHABLE_DATABASE_URLS)
@@ -94,7 +95,7 @@ def assert_unavailable_for_every_kind_of_endpoint(
         ("POST", f"{API}/auth/login", {"json": {"email": user.email, "password": PASSWORD}}),
         ("GET", f"{API}/users/me", {"headers": user.headers}),
     ]
-    with caplog.at_level(logging.WARNING, logger="app.core.db"), database_replaced(client, url):
+    with caplog.at_level(logging.WARNING, logger="app.core"), database_replaced(client, url):
         responses = [
             client.request(method, path, **kwargs)
             for method, path, kwargs in account_requests + task_requests(user, task)
@@ -103,7 +104,7 @@ def assert_unavailable_for_every_kind_of_endpoint(
         body = assert_problem(response, 503)
         assert body["detail"] == UNAVAILABLE
         assert response.headers["retry-after"] == "5"
-    causes = [r for r in caplog.records if r.name == "app.core.db"]
+    causes = [r for r in caplog.records if r.name in RUNNER_LOGGERS]
     assert len(causes) == len(responses)  # the operator sees why, once per refused request
     assert_untouched(client, user, task)
 

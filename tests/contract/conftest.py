@@ -27,10 +27,8 @@ import schemathesis
 from fastapi.testclient import TestClient
 from schemathesis.auths import RequestsAuth
 from schemathesis.wfc.escalation import EscalatingAuthProvider
-from sqlalchemy import delete
 
-from app.domain.models import Task, User
-from tests.conftest import API, PASSWORD, Account, app_of, make_admin, run_on_app, unique_email
+from tests.conftest import API, PASSWORD, Account, make_admin, unique_email, wipe_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "openapi" / "openapi.yaml"
@@ -307,13 +305,7 @@ def parametrize(schema: schemathesis.BaseSchema) -> Callable[[F], F]:
 
 def wipe_database(client: TestClient) -> None:
     """Empty the tables, as tests/conftest.py does after each test."""
-
-    async def wipe() -> None:
-        async with app_of(client).state.database.session(write=True) as session:
-            await session.exec(delete(Task))
-            await session.exec(delete(User))
-
-    run_on_app(client, wipe)
+    wipe_tables(client)
 
 
 @pytest.fixture

@@ -32,14 +32,6 @@ def test_allowed_origins_come_as_a_comma_separated_list(monkeypatch: pytest.Monk
     ]
 
 
-def test_sqlite_urls_run_on_the_inline_dialect() -> None:
-    assert make_settings("sqlite:///./data/app.db").async_database_url == (
-        "sqlite+inline:///./data/app.db"
-    )
-    url = "postgresql+psycopg://app@db/app"
-    assert make_settings(url).async_database_url == url
-
-
 def test_production_sends_hsts(tmp_path: object) -> None:
     settings = make_settings(
         f"sqlite:///{tmp_path}/hsts.db", ENVIRONMENT="production", SECRET_KEY="k" * 48
@@ -56,8 +48,7 @@ def test_a_short_secret_is_refused_in_development_too() -> None:
 
 
 def test_statement_parameters_never_reach_error_logs(tmp_path: object) -> None:
-    from app.core.db import create_db_engine, create_sync_engine
+    from app.core.migrations import create_sync_engine
 
     settings = make_settings(f"sqlite:///{tmp_path}/params.db")
-    assert create_db_engine(settings).sync_engine.hide_parameters
     assert create_sync_engine(settings).hide_parameters

@@ -1,4 +1,4 @@
-"""SQLite runs inline on the event loop (app.core.sqlite_inline), so a writer must wait for the
+"""SQLite runs inline on the event loop (app.core.sqlite), so a writer must wait for the
 write lock on the loop, never inside SQLite: other requests go on meanwhile, and a lock held past
 SQLITE_BUSY_TIMEOUT_MS is the documented 503, not a 500. Slow work (password hashing) happens
 before a write transaction opens, so it never holds the lock."""
@@ -56,8 +56,8 @@ def other(database_path: Path) -> Iterator[sqlite3.Connection]:
 
 
 # A create is one statement committed at once (Database.write); with an Idempotency-Key it is a
-# unit of work that commits its claim on the key first.
-WRITE_PATHS = pytest.mark.parametrize("key", [None, "once"], ids=["one-statement", "unit-of-work"])
+# transaction that commits its claim on the key first.
+WRITE_PATHS = pytest.mark.parametrize("key", [None, "once"], ids=["one-statement", "transaction"])
 
 
 @WRITE_PATHS
@@ -212,16 +212,16 @@ def test_a_write_inside_a_writing_unit_of_work_is_refused_at_once(database_path:
         database: Database = app_of(client).state.database
 
         async def write_inside_a_unit_of_work() -> None:
-            async with database.connection(write=True):
+            async with database.transaction(write=True):
                 await tasks_repo.delete_if_current(
-                    database,
+                    database.write,
                     owner_id=uuid.uuid4(),
                     token_version=0,
                     task_id=uuid.uuid4(),
                     expected_versions=None,
                 )
 
-        with pytest.raises(RuntimeError, match="inside a writing unit of work"):
+        with pytest.raises(RuntimeError, match="inside a write transaction"):
             run_on_app(client, write_inside_a_unit_of_work)
         assert not database.writing
         after = client.post(f"{API}/tasks", json={"title": "after"}, headers=account.headers)

@@ -7,12 +7,14 @@ import sqlite3
 import time
 from contextlib import closing
 from pathlib import Path
+from typing import NamedTuple
 
 from fastapi.testclient import TestClient
+from sqlalchemy import column, text
 
-from app.core.db import CHECKPOINT_EVERY_WRITES, WAL_AUTOCHECKPOINT_PAGES, Database
+from app.core.sqlite import CHECKPOINT_EVERY_WRITES, WAL_AUTOCHECKPOINT_PAGES
 from app.main import create_app
-from tests.conftest import API, app_of, make_settings, register, run_on_app
+from tests.conftest import API, execute, make_settings, register
 
 
 def tasks_in_file(path: Path) -> int | None:
@@ -52,13 +54,14 @@ def test_committed_writes_reach_the_database_file_by_a_checkpoint_of_the_server(
         assert client.get(f"{API}/tasks", headers=account.headers).json()["total"] == 101
 
 
+class Pages(NamedTuple):
+    wal_autocheckpoint: int
+
+
 def test_sqlite_checkpoints_by_itself_only_past_the_bound(sqlite_client: TestClient) -> None:
-    database: Database = app_of(sqlite_client).state.database
-
-    async def setting() -> int:
-        async with database.connection(write=False) as connection:
-            result = await connection.exec_driver_sql("PRAGMA wal_autocheckpoint")
-            pages: int = result.scalar_one()
-        return pages
-
-    assert run_on_app(sqlite_client, setting) == WAL_AUTOCHECKPOINT_PAGES
+    setting = execute(
+        sqlite_client,
+        text("PRAGMA wal_autocheckpoint").columns(column("wal_autocheckpoint")),
+        Pages,
+    )
+    assert setting == [(WAL_AUTOCHECKPOINT_PAGES,)]

@@ -1,28 +1,27 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import Request
 from starlette.responses import Response
 
 from app.api.deps import (
     CodecDep,
     CurrentCaller,
+    DatabaseDep,
     HasherDep,
-    ReadSessionDep,
-    SessionDep,
+    LimitedByClient,
     form_body,
     json_body,
 )
-from app.api.rate_limit import limit_auth_by_client, limit_login_by_email
+from app.api.rate_limit import limit_login_by_email
 from app.api.responses import API_PREFIX, model_response, no_content
+from app.api.routing import Router
+from app.core.db import Database
 from app.core.security import PasswordHasher, TokenCodec
 from app.services import auth as auth_service
 from app.services.auth import Tokens
 from generated import models as api
 
-router = APIRouter(prefix=f"{API_PREFIX}/auth", tags=["auth"])
-
-LimitByClient = Depends(limit_auth_by_client)
+router = Router(prefix=f"{API_PREFIX}/auth", tags=["auth"])
 
 # Token responses must never be stored by a browser or a proxy.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -40,7 +39,7 @@ def _token_response(tokens: Tokens) -> Response:
 
 async def _log_in(
     request: Request,
-    session: AsyncSession,
+    database: Database,
     hasher: PasswordHasher,
     codec: TokenCodec,
     email: str,
@@ -48,27 +47,22 @@ async def _log_in(
 ) -> Response:
     """login and issue_token: the same credentials check, JSON or OAuth2 form."""
     await limit_login_by_email(request, email)
-    user = await auth_service.authenticate(session, hasher, email=email, password=password)
+    user = await auth_service.authenticate(database, hasher, email=email, password=password)
     return _token_response(auth_service.issue_tokens(codec, user))
 
 
-RegisterBody = Annotated[api.UserRegister, Depends(json_body(api.UserRegister))]
-
-
-async def _new_password_hash(data: RegisterBody, hasher: HasherDep) -> str:
-    """Hashed before the write transaction opens: hashing takes a few hundred milliseconds, and
-    on SQLite a write transaction holds the database's one write lock."""
-    return await hasher.hash(data.password)
-
-
-@router.post("/register", dependencies=[LimitByClient])
+@router.post("/register")
 async def register(
-    data: RegisterBody,
-    hashed_password: Annotated[str, Depends(_new_password_hash)],
-    session: SessionDep,
+    _limited: LimitedByClient,
+    data: Annotated[api.UserRegister, json_body(api.UserRegister)],
+    hasher: HasherDep,
+    database: DatabaseDep,
 ) -> Response:
+    # Hashed before anything is written: hashing takes a few hundred milliseconds, and on
+    # SQLite a write holds the database's one write lock.
+    hashed_password = await hasher.hash(data.password)
     user = await auth_service.register(
-        session,
+        database,
         email=data.email,
         hashed_password=hashed_password,
         full_name=data.model_dump().get("full_name"),
@@ -80,38 +74,41 @@ async def register(
     )
 
 
-@router.post("/login", dependencies=[LimitByClient])
+@router.post("/login")
 async def login(
     request: Request,
-    session: ReadSessionDep,
+    _limited: LimitedByClient,
+    database: DatabaseDep,
     hasher: HasherDep,
     codec: CodecDep,
-    data: Annotated[api.LoginRequest, Depends(json_body(api.LoginRequest))],
+    data: Annotated[api.LoginRequest, json_body(api.LoginRequest)],
 ) -> Response:
-    return await _log_in(request, session, hasher, codec, data.email, data.password)
+    return await _log_in(request, database, hasher, codec, data.email, data.password)
 
 
-@router.post("/token", dependencies=[LimitByClient])
+@router.post("/token")
 async def issue_token(
     request: Request,
-    session: ReadSessionDep,
+    _limited: LimitedByClient,
+    database: DatabaseDep,
     hasher: HasherDep,
     codec: CodecDep,
-    data: Annotated[api.TokenRequestForm, Depends(form_body(api.TokenRequestForm))],
+    data: Annotated[api.TokenRequestForm, form_body(api.TokenRequestForm)],
 ) -> Response:
-    return await _log_in(request, session, hasher, codec, data.username, data.password)
+    return await _log_in(request, database, hasher, codec, data.username, data.password)
 
 
-@router.post("/refresh", dependencies=[LimitByClient])
+@router.post("/refresh")
 async def refresh_tokens(
-    session: ReadSessionDep,
+    _limited: LimitedByClient,
+    database: DatabaseDep,
     codec: CodecDep,
-    data: Annotated[api.RefreshRequest, Depends(json_body(api.RefreshRequest))],
+    data: Annotated[api.RefreshRequest, json_body(api.RefreshRequest)],
 ) -> Response:
-    return _token_response(await auth_service.refresh(session, codec, data.refresh_token))
+    return _token_response(await auth_service.refresh(database, codec, data.refresh_token))
 
 
 @router.post("/logout")
-async def logout(caller: CurrentCaller, session: SessionDep) -> Response:
-    await auth_service.logout(session, caller)
+async def logout(caller: CurrentCaller, database: DatabaseDep) -> Response:
+    await auth_service.logout(database, caller)
     return no_content()
