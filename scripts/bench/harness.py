@@ -1,12 +1,13 @@
 """`make bench`: throughput and latency of the task API against a bare FastAPI /ping, same run.
 
-For each database (SQLite in a temporary directory; PostgreSQL too when DATABASE_URL names a
-server, in a fresh database that is dropped afterwards) it starts the real server (uvicorn
+For each database (SQLite in a temporary directory, then PostgreSQL, in a fresh database that is
+dropped afterwards, when BENCH_POSTGRES_URL's server answers) it starts the real server (uvicorn
 app.main:app, one worker, production settings) and the bare /ping app with the same uvicorn flags,
 seeds users and tasks through the API, and drives both with wrk (or the Python client) on
 127.0.0.1, alternating /ping and each endpoint for several rounds. Then the GET endpoint again
-with 1, 2 and 4 workers. Prints the tables with PASS/MISS against issue #8's targets and writes
-reports/bench.json. Nothing here is asserted by the test suite.
+with 1, 2 and 4 workers. Prints the tables with PASS/MISS against each database's targets
+(scripts/bench/report.py) and writes reports/bench.json. Nothing here is asserted by the test
+suite.
 
 Every run is bounded (duration, then a hard timeout) and every request goes to 127.0.0.1. Login
 runs last at least 10 s (production argon2id makes 32 concurrent logins take seconds), and after
@@ -18,9 +19,11 @@ the server's threads would lose the second CPU and other people's load lands on 
 
 Options (environment variables, or the flags of `python -m scripts.bench --help`):
   BENCH_DURATION=5  BENCH_ROUNDS=3  BENCH_CONNECTIONS=32  BENCH_WARMUP=2  BENCH_WORKERS=1,2,4
-  BENCH_SCALE_ROUNDS=1  BENCH_TASKS=300  BENCH_ENDPOINTS=floor,get,list,create,patch,login
+  BENCH_SCALE_ROUNDS=1  BENCH_TASKS=200  BENCH_BULK_TASKS=5000
+  BENCH_ENDPOINTS=floor,get,get_cold,list,list_5000,create,patch,login
   BENCH_LOADGEN=auto|wrk|python  BENCH_WRK_THREADS=1  BENCH_PIN=auto|0|1  BENCH_RATE_LIMITS=0|1
-  BENCH_OUTPUT=reports/bench.json  BENCH_MAX_SECONDS=1800  DATABASE_URL=postgresql+psycopg://...
+  BENCH_OUTPUT=reports/bench.json  BENCH_MAX_SECONDS=2700
+  BENCH_POSTGRES_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test ('' for SQLite only)
   BENCH_APP=app.main:app (any ASGI app path that serves the same API)
 """
 
@@ -28,9 +31,11 @@ import argparse
 import json
 import os
 import platform
+import random
 import resource
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +47,8 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import make_url
 
 from scripts.servers import (
     ROOT,
@@ -77,6 +84,7 @@ CREATE_BODY = json.dumps(
     separators=(",", ":"),
 )
 LOGIN_MIN_SECONDS = 10  # 32 concurrent argon2id hashes take seconds before the first answers
+DEFAULT_POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FOREIGN_CPU_WARNING = 0.2  # CPUs used by other processes during a run
 PATCH_BODY = json.dumps({"status": "in_progress"}, separators=(",", ":"))
 
@@ -94,6 +102,7 @@ class Options:
     workers: tuple[int, ...]
     scale_rounds: int
     tasks: int
+    bulk_tasks: int
     endpoints: tuple[str, ...]
     loadgen: str
     wrk_threads: int
@@ -117,14 +126,16 @@ class Options:
         add("--warmup", type=int, default=int(_env("BENCH_WARMUP", "2")), help="s, 0 for none")
         add("--workers", default=_env("BENCH_WORKERS", "1,2,4"), help="'' to skip scaling")
         add("--scale-rounds", type=int, default=int(_env("BENCH_SCALE_ROUNDS", "1")))
-        add("--tasks", type=int, default=int(_env("BENCH_TASKS", "300")), help="seeded tasks")
+        add("--tasks", type=int, default=int(_env("BENCH_TASKS", "200")), help="reader's tasks")
+        add("--bulk-tasks", type=int, default=int(_env("BENCH_BULK_TASKS", "5000")))
         add("--endpoints", default=_env("BENCH_ENDPOINTS", ",".join(e.key for e in ENDPOINTS)))
         add("--loadgen", choices=("auto", "wrk", "python"), default=_env("BENCH_LOADGEN", "auto"))
         add("--wrk-threads", type=int, default=int(_env("BENCH_WRK_THREADS", "1")))
         add("--pin", choices=("auto", "0", "1"), default=_env("BENCH_PIN", "auto"))
         add("--rate-limits", choices=("0", "1"), default=_env("BENCH_RATE_LIMITS", "0"))
         add("--output", default=_env("BENCH_OUTPUT", "reports/bench.json"))
-        add("--max-seconds", type=int, default=int(_env("BENCH_MAX_SECONDS", "1800")))
+        add("--max-seconds", type=int, default=int(_env("BENCH_MAX_SECONDS", "2700")))
+        add("--postgres-url", default=_env("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
         add("--app", default=_env("BENCH_APP", "app.main:app"), help="the server under test")
         args = parser.parse_args(argv)
         known = {e.key for e in ENDPOINTS}
@@ -133,7 +144,6 @@ class Options:
             parser.error(f"unknown endpoints {sorted(unknown)}; choose from {sorted(known)}")
         if min(args.duration, args.rounds, args.connections) < 1 or args.warmup < 0:
             parser.error("duration, rounds and connections must be positive")
-        database_url = os.environ.get("DATABASE_URL")
         return cls(
             duration=args.duration,
             rounds=args.rounds,
@@ -142,6 +152,7 @@ class Options:
             workers=tuple(int(w) for w in args.workers.split(",") if w.strip()),
             scale_rounds=max(1, args.scale_rounds),
             tasks=max(1, args.tasks),
+            bulk_tasks=max(20, args.bulk_tasks),
             endpoints=endpoints,
             loadgen=args.loadgen,
             wrk_threads=max(1, args.wrk_threads),
@@ -149,9 +160,25 @@ class Options:
             rate_limits=args.rate_limits == "1",
             output=ROOT / args.output,
             max_seconds=args.max_seconds,
-            postgres_url=database_url if is_postgres(database_url) else None,
+            postgres_url=args.postgres_url if _answers(args.postgres_url) else None,
             app=args.app,
         )
+
+
+def _answers(url: str) -> bool:
+    """Whether a PostgreSQL server listens where `url` says (the default one may not exist)."""
+    if not is_postgres(url):
+        return False
+    parsed = make_url(url)
+    try:
+        socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 5432), 2).close()
+    except OSError:
+        print(
+            f"PostgreSQL at {parsed.host}:{parsed.port} does not answer: SQLite only",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def load_for(key: str, app: Server, fixture: seeding.Fixture) -> Load:
@@ -163,10 +190,17 @@ def load_for(key: str, app: Server, fixture: seeding.Fixture) -> Load:
         paths = tuple(f"/floor/{i}" for i in fixture.read_task_ids)
         return Load("GET", paths, token=reader.access_token)
     if key == "get":
-        paths = tuple(f"{API}/tasks/{i}" for i in fixture.read_task_ids)
-        return Load("GET", paths, token=reader.access_token)
+        return Load("GET", (f"{API}/tasks/{fixture.read_task_ids[0]}",), token=reader.access_token)
+    if key == "get_cold":
+        ids = random.Random(1).sample(fixture.bulk_task_ids, len(fixture.bulk_task_ids))
+        return Load("GET", tuple(f"{API}/tasks/{i}" for i in ids), token=fixture.bulk.access_token)
     if key == "list":
         return Load("GET", (f"{API}/tasks?per_page=20",), token=reader.access_token)
+    if key == "list_5000":
+        pages = len(fixture.bulk_task_ids) // 20
+        numbers = random.Random(2).choices(range(1, pages + 1), k=1000)
+        paths = tuple(f"{API}/tasks?per_page=20&page={n}" for n in numbers)
+        return Load("GET", paths, token=fixture.bulk.access_token)
     if key == "create":
         return Load("POST", (f"{API}/tasks",), token=writer.access_token, body=CREATE_BODY)
     if key == "patch":
@@ -317,7 +351,10 @@ class Bench:
         with self.servers(database_url, 1, self.server_cpus, floor=floor) as (app, ping, floor_app):
             self.progress.say(f"{name}: servers up (1 worker each); seeding through the API")
             fixture = seeding.seed(
-                app.url, read_tasks=o.tasks, patch_tasks=max(64, 2 * o.connections)
+                app.url,
+                read_tasks=o.tasks,
+                bulk_tasks=o.bulk_tasks if {"get_cold", "list_5000"} & set(o.endpoints) else 0,
+                patch_tasks=max(64, 2 * o.connections),
             )
             every = [s for s in (app, ping, floor_app) if s is not None]
             pinned = self.load_cpus
@@ -333,7 +370,7 @@ class Bench:
                 self.progress.say(f"{name}: warm-up, {o.warmup} s per endpoint")
                 for key in ["ping", *(e.key for e in self.endpoints if e.key != "login")]:
                     run(key, o.warmup)
-            series = {e.key: Series(e) for e in self.endpoints}
+            series = {e.key: Series(e, name) for e in self.endpoints}
             for number in range(1, o.rounds + 1):
                 seeding.refresh_tokens(app.url, fixture)
                 for endpoint in self.endpoints:
@@ -451,7 +488,7 @@ class Bench:
         o = self.options
         packages = [
             "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic",
-            "sqlalchemy", "psycopg", "pyjwt", "argon2-cffi",
+            "sqlalchemy", "asyncpg", "pyjwt", "argon2-cffi",
         ]  # fmt: skip
         versions: dict[str, str | None] = {}
         for package in packages:
@@ -481,6 +518,7 @@ class Bench:
             "workers": list(o.workers),
             "scale_rounds": o.scale_rounds,
             "seeded_tasks": o.tasks,
+            "bulk_tasks": o.bulk_tasks,
             "settings": {
                 "ENVIRONMENT": "production",
                 "LOG_LEVEL": "WARNING",

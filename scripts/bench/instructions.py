@@ -29,7 +29,7 @@ from pathlib import Path
 from scripts.servers import ROOT
 
 KINDS = (
-    "ping", "trivial_bare", "trivial", "authenticated", "one_more_dependency",
+    "ping", "trivial_bare", "trivial", "authenticated",
     "get", "list", "create", "patch",
 )  # fmt: skip
 WARM_UP = 100

@@ -1,11 +1,13 @@
 """Users and tasks made through the API, the way a client makes them (no rows written by hand).
 
-A *reader* owns a few hundred tasks (GET /tasks/{id} rotates over them; the list pages them), a
-*writer* receives the creates and owns the tasks that PATCH rewrites, so that the creates never
-change what the list counts.
+A *reader* owns a couple of hundred tasks (GET /tasks/{id} reads one of them; the list pages
+them), a *bulk* user owns thousands (read at random, paged at random), and a *writer* receives
+the creates and owns the tasks that PATCH rewrites, so that the creates never change what the
+lists count. Creating thousands of tasks prints a progress line every thousand.
 """
 
 import secrets
+import sys
 from dataclasses import dataclass
 
 import httpx
@@ -28,8 +30,10 @@ class Account:
 @dataclass
 class Fixture:
     reader: Account
+    bulk: Account
     writer: Account
     read_task_ids: list[str]
+    bulk_task_ids: list[str]
     patch_task_ids: list[str]
 
 
@@ -67,25 +71,30 @@ def _create_tasks(client: httpx.Client, account: Account, count: int, label: str
         }
         created = client.post(f"{API}/tasks", json=body, headers=account.headers())
         ids.append(_check(created, 201).json()["id"])
+        if (i + 1) % 1000 == 0:
+            print(f"  seeded {i + 1:,} of {count:,} {label} tasks", file=sys.stderr, flush=True)
     return ids
 
 
-def seed(base_url: str, *, read_tasks: int, patch_tasks: int) -> Fixture:
+def seed(base_url: str, *, read_tasks: int, bulk_tasks: int, patch_tasks: int) -> Fixture:
     with httpx.Client(base_url=base_url, timeout=TIMEOUT) as client:
         reader = _register(client, "reader")
+        bulk = _register(client, "bulk")
         writer = _register(client, "writer")
         return Fixture(
             reader=reader,
+            bulk=bulk,
             writer=writer,
             read_task_ids=_create_tasks(client, reader, read_tasks, "read"),
+            bulk_task_ids=_create_tasks(client, bulk, bulk_tasks, "bulk"),
             patch_task_ids=_create_tasks(client, writer, patch_tasks, "patch"),
         )
 
 
 def refresh_tokens(base_url: str, fixture: Fixture) -> None:
     with httpx.Client(base_url=base_url, timeout=TIMEOUT) as client:
-        log_in(client, fixture.reader)
-        log_in(client, fixture.writer)
+        for account in (fixture.reader, fixture.bulk, fixture.writer):
+            log_in(client, account)
 
 
 def current_etags(base_url: str, fixture: Fixture) -> list[tuple[str, str]]:
