@@ -45,7 +45,8 @@ DOCKERD_PID=
 COMPOSE_UP=
 COMPOSE=()
 
-docker() { "$DOCKER" "$@"; }
+# `command`: with DOCKER=docker, the client on PATH, not this function.
+docker() { command "$DOCKER" "$@"; }
 
 # --- teardown: on every exit, whatever failed --------------------------------------------------
 on_exit() {
