@@ -96,3 +96,22 @@ workflow-lint: install ## Check .github/workflows/ with actionlint and zizmor (o
 
 clean: ## Remove the venv, caches and local data
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache .hypothesis data reports
+
+# Containers (README, "Containers"): the image, the compose stack and the check CI runs.
+COMPOSE ?= $(shell docker compose version >/dev/null 2>&1 && echo 'docker compose' || echo docker-compose)
+.PHONY: image up compose-env down container-check
+
+image: ## Build the container image taskapi:latest (the runtime wheels are downloaded here first)
+	scripts/container_build.sh
+
+up: compose-env image ## Start compose.yaml: the API (2 workers), PostgreSQL and Redis, settings from .env
+	$(COMPOSE) up --detach
+
+compose-env:
+	@test -f .env || test -n "$$SECRET_KEY" || { echo "make up: no .env: write one with SECRET_KEY and POSTGRES_PASSWORD (README, Containers)" >&2; exit 2; }
+
+down: ## Stop the compose stack (PostgreSQL's volume stays; `docker compose down --volumes` drops it)
+	$(COMPOSE) down
+
+container-check: ## Build the image, run it on SQLite and as the compose stack, smoke-test both
+	scripts/container_check.sh
