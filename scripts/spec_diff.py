@@ -24,6 +24,7 @@ $GITHUB_STEP_SUMMARY when that is set); progress goes to stderr.
 """
 
 import argparse
+import contextlib
 import os
 import re
 import subprocess
@@ -54,7 +55,7 @@ from scripts.spec_diff_rules import (  # noqa: E402
 CONTRACT = ROOT / "openapi" / "openapi.yaml"
 ACKNOWLEDGED = ROOT / "openapi" / "acknowledged-changes.txt"
 COMMENT_MARKER = "<!-- spec-diff-report -->"
-COMMENT_LIMIT = 60_000  # GitHub refuses comments over 65,536 characters
+COMMENT_LIMIT = 60_000  # bytes of UTF-8
 BADGE = {
     BREAKING: "❌ breaking",
     WARNING: "⚠️ may break",
@@ -387,10 +388,13 @@ def render(comparison: Comparison) -> str:
 
 def render_comment(report: str) -> str:
     """The report as a pull-request comment: marked, so that the workflow finds and updates the
-    same comment on every push, and cut to GitHub's size limit."""
-    if len(report) > COMMENT_LIMIT:
-        cut = report[:COMMENT_LIMIT].rsplit("\n", 1)[0]
-        report = cut + "\n\n… (cut: the whole report is on the run's summary page)\n"
+    same comment on every push, and cut to fit GitHub's limit (65,536 characters) and a single
+    command-line argument (the workflow passes it to `gh api`)."""
+    if len(report.encode("utf-8")) > COMMENT_LIMIT:
+        cut = report.encode("utf-8")[:COMMENT_LIMIT].decode("utf-8", errors="ignore")
+        report = (
+            cut.rsplit("\n", 1)[0] + "\n\n… (cut: the whole report is on the run's summary page)\n"
+        )
     return f"{COMMENT_MARKER}\n{report}"
 
 
@@ -481,20 +485,25 @@ def main(argv: list[str]) -> int:
         progress(f"comparing {base.label} (version {base.version}) with {head.label}")
         comparison = run_comparison(base, head, acknowledged)
         report = render_changelog(comparison) if args.changelog else render(comparison)
-    except GateError as exc:
-        progress(f"error: {exc}")
-        return 2
-    except Exception as exc:  # a bug must still be exit 2 with a message, never "breaking"
-        progress(f"error: the comparison failed: {type(exc).__name__}: {exc}")
+    except Exception as exc:  # a bug too must be exit 2 with a message, never "breaking"
+        message = str(exc) if isinstance(exc, GateError) else f"{type(exc).__name__}: {exc}"
+        progress(f"error: {message}")
+        if args.comment is not None:  # replace the last report, which no longer holds
+            failure = (
+                f"## API contract changes\n\n⚠️ **The contracts could not be compared:** {message}\n"
+            )
+            with contextlib.suppress(OSError):
+                args.comment.parent.mkdir(parents=True, exist_ok=True)
+                args.comment.write_text(render_comment(failure), encoding="utf-8")
         return 2
     counts = ", ".join(f"{len(comparison.of_level(level))} {level}" for level in ORDER)
     progress(counts)
     print(report, end="")
     try:
-        if args.report is not None:
-            args.report.write_text(report, encoding="utf-8")
-        if args.comment is not None:
-            args.comment.write_text(render_comment(report), encoding="utf-8")
+        for path, text in ((args.report, report), (args.comment, render_comment(report))):
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(text, encoding="utf-8")
         summary = os.environ.get("GITHUB_STEP_SUMMARY")
         if summary:
             with Path(summary).open("a", encoding="utf-8") as handle:

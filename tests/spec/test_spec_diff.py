@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pytest
 
+from scripts.spec_diff import COMMENT_LIMIT, COMMENT_MARKER, render_comment
+
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "spec_diff.py"
 CONTRACT = ROOT / "openapi" / "openapi.yaml"
@@ -320,3 +322,20 @@ def test_odd_but_loadable_documents_never_crash(tmp_path: Path) -> None:
             result = gate("--base-file", base, "--head-file", head, *NO_ACKNOWLEDGEMENTS)
             assert result.returncode in (0, 1), (name, result.stdout, result.stderr)
             assert "Traceback" not in result.stderr
+
+
+def test_a_comment_is_cut_to_fit_and_a_failed_comparison_replaces_it(tmp_path: Path) -> None:
+    report = "## API contract changes\n" + "| ❌ breaking | `rule` | a row of the report |\n" * 5000
+    comment = render_comment(report)
+    assert comment.startswith(COMMENT_MARKER + "\n## API contract changes\n")
+    assert len(comment.encode("utf-8")) <= COMMENT_LIMIT + 200
+    assert comment.endswith("(cut: the whole report is on the run's summary page)\n")
+    assert render_comment("short\n") == f"{COMMENT_MARKER}\nshort\n"
+
+    comment_file = tmp_path / "reports" / "comment.md"
+    result = gate("--base", "no-such-ref", "--comment", comment_file)
+    assert result.returncode == 2
+    assert comment_file.read_text(encoding="utf-8") == (
+        f"{COMMENT_MARKER}\n## API contract changes\n\n"
+        "⚠️ **The contracts could not be compared:** unknown git ref 'no-such-ref'\n"
+    )
