@@ -139,17 +139,31 @@ def agreement(cases: list[Case]) -> Iterator[tuple[str, int, int]]:
     yield "all", sum(every), len(every)
 
 
+def agreement_table(cases: list[Case]) -> str:
+    """The agreement with oasdiff per family, as the markdown table README.md shows."""
+    lines = ["| rule family | pairs | compared with oasdiff | agree |", "|---|---:|---:|---:|"]
+    sizes: dict[str, int] = {}
+    for case in cases:
+        sizes[case.family] = sizes.get(case.family, 0) + 1
+    compared = {family: (agree, total) for family, agree, total in agreement(cases)}
+    for family in sorted(sizes):
+        agree, total = compared.get(family, (0, 0))
+        share = f"{agree} ({100 * agree / total:.0f} %)" if total else "(the gate's own)"
+        lines.append(f"| {family} | {sizes[family]} | {total} | {share} |")
+    agree, total = compared["all"]
+    lines.append(
+        f"| **all** | **{len(cases)}** | **{total}** | **{agree} ({100 * agree / total:.1f} %)** |"
+    )
+    return "\n".join(lines) + "\n"
+
+
 def main() -> int:
     cases = load()
-    print(f"{len(cases)} pairs in {len({case.family for case in cases})} families\n")
-    print("| family | pairs compared | agree with oasdiff |")
-    print("|---|---:|---:|")
-    for family, agree, total in agreement(cases):
-        print(f"| {family} | {total} | {agree} ({100 * agree / total:.0f} %) |")
-    print("\nDeliberate disagreements:\n")
+    print(agreement_table(cases))
+    print("Disagreements with oasdiff:\n")
     for case in cases:
         if case.agrees is False:
-            print(f"- {case.id} (`{case.rule}`: ours {case.level}, oasdiff {case.oasdiff}): ")
+            print(f"- {case.id}: `{case.rule}`, the gate {case.level}, oasdiff {case.oasdiff}.")
             print(f"  {case.disagreement}")
     return 0
 
