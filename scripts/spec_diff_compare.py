@@ -778,10 +778,13 @@ class Differ:
     def response(
         self, operation: str, where: str, base: dict[str, Any], head: dict[str, Any]
     ) -> None:
+        # Header names are case-insensitive: matched in lower case, shown as the head spells them.
+        spelled = {str(k).lower(): str(k) for k in mapping(base.get("headers"))}
+        spelled |= {str(k).lower(): str(k) for k in mapping(head.get("headers"))}
         old = {str(k).lower(): mapping(v) for k, v in mapping(base.get("headers")).items()}
         new = {str(k).lower(): mapping(v) for k, v in mapping(head.get("headers")).items()}
         for name in ordered_union(new, old):
-            at = f"{where} header {name}"
+            at = f"{where} header {spelled[name]}"
             if name not in new:
                 required = "required" if old[name].get("required") else "optional"
                 self.add(
