@@ -15,9 +15,11 @@ out, and shortcuts keep the pairs small; each becomes the operation it names:
 import copy
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import yaml
 
 from scripts.spec_diff import OpenAPILoader, Side, run_comparison
 from scripts.spec_diff_rules import BREAKING, DOCS, INFO, OASDIFF_LEVEL, REVIEW, WARNING
@@ -25,7 +27,6 @@ from scripts.spec_diff_rules import BREAKING, DOCS, INFO, OASDIFF_LEVEL, REVIEW,
 CORPUS = Path(__file__).resolve().parent / "corpus"
 SEVERITY = (BREAKING, WARNING, REVIEW, INFO, DOCS, "none")
 OASDIFF_LEVELS = ("ERR", "WARN", "INFO", "none", "n/a")
-TODAY_INDEPENDENT = "corpus dates are 2020 (past) or 2099 (future)"
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ class Case:
     revision: dict[str, Any]
     also: tuple[str, ...] = ()  # other rules the pair triggers
     disagreement: str = ""  # why the gate's level differs from oasdiff's, when it does
-    acknowledge: tuple[str, ...] = field(default=())
+    acknowledge: tuple[str, ...] = ()  # change ids the pair acknowledges
 
     @property
     def id(self) -> str:
@@ -97,8 +98,6 @@ def document(side: dict[str, Any]) -> dict[str, Any]:
 
 
 def load() -> list[Case]:
-    import yaml
-
     cases = []
     for path in sorted(CORPUS.glob("*.yaml")):
         content = yaml.load(path.read_text(encoding="utf-8"), Loader=OpenAPILoader)  # noqa: S506
