@@ -10,7 +10,7 @@ PORT ?= 8000
 WORKERS ?= 1
 EXAMPLES ?= 25
 STAMP := $(VENV)/.installed
-# Node tools (package.json, package-lock.json): Redocly CLI, api-smart-diff, openapi-typescript.
+# Node tools (package.json, package-lock.json): Redocly CLI, openapi-typescript, openapi-fetch.
 NODE_STAMP := node_modules/.installed
 NODE_BIN := node_modules/.bin
 REDOCLY := REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true $(NODE_BIN)/redocly
@@ -20,6 +20,7 @@ REPORT ?=
 
 .PHONY: help install run test lint generate check-generated migrate migration format lock clean bench fuzz
 .PHONY: node-install spec-lint spec-diff sdk check-sdk workflow-lint
+.PHONY: spec-diff-comment changelog spec-corpus
 
 help: ## List the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-18s %s\n", $$1, $$2}'
@@ -83,6 +84,20 @@ spec-lint: node-install ## Lint the contract: Redocly CLI with the rules of open
 
 spec-diff: install node-install ## Breaking-change report, contract at BASE (default: merge base with main) vs the working tree
 	$(BIN)/python scripts/spec_diff.py $(if $(BASE),--base "$(BASE)") $(if $(REPORT),--report "$(REPORT)")
+
+# make spec-diff-comment BASE=<git ref> COMMENT=<file>: make spec-diff, also writing the report as
+# the pull-request comment (.github/workflows/ci.yml posts it)
+COMMENT ?= reports/spec-diff-comment.md
+spec-diff-comment: install ## make spec-diff, also writing the report as a PR comment to COMMENT
+	$(BIN)/python scripts/spec_diff.py $(if $(BASE),--base "$(BASE)") --comment "$(COMMENT)"
+
+# make changelog BASE=<git ref> HEAD=<git ref> (defaults: the merge base with main; the working tree)
+HEAD ?=
+changelog: install ## Release notes (markdown) of the contract's changes from BASE to HEAD
+	$(BIN)/python scripts/spec_diff.py --changelog $(if $(BASE),--base "$(BASE)") $(if $(HEAD),--head "$(HEAD)")
+
+spec-corpus: install ## The breaking-change gate's agreement with oasdiff on its corpus, per rule family
+	$(BIN)/python -m tests.spec.corpus
 
 sdk: install node-install ## Regenerate the SDKs: generated/client/ (Python) and generated/typescript/
 	$(BIN)/python scripts/generate_sdk.py
