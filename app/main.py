@@ -17,7 +17,7 @@ from app.api.middleware.envelope import EnvelopeMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.rate_limit import RateLimiter
 from app.api.routes import auth, health, tasks, users
-from app.api.routing import add_routes
+from app.api.routing import Router, add_routes
 from app.core.config import Environment, Settings, get_settings
 from app.core.db import Database
 from app.core.logging import configure_logging
@@ -107,9 +107,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 def install_metrics(app: FastAPI, metrics: Metrics) -> None:
     """GET /metrics in Prometheus' text format; outside the API contract, off by default."""
 
-    @app.get("/metrics", include_in_schema=False)
+    router = Router(prefix="", include_in_schema=False)
+
+    @router.get("/metrics")
     async def prometheus_metrics() -> Response:
         return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
+
+    add_routes(app, router)
 
 
 app = create_app()

@@ -38,6 +38,23 @@ class TaskRecord(NamedTuple):
     updated_at: AwareDatetime
 
 
+class TaskOnPage(NamedTuple):
+    """A task of a list's page, and how many tasks the list has in all: TaskRecord's fields,
+    then `total`."""
+
+    id: UUID
+    user_id: UUID
+    title: str
+    description: str | None
+    priority: TaskPriority
+    status: TaskStatus
+    due_date: AwareDatetime | None
+    version: int
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+    total: int
+
+
 class IdempotencyKeyRecord(NamedTuple):
     user_id: UUID
     key: str

@@ -16,7 +16,7 @@ from sqlalchemy import bindparam, case, delete, exists, func, insert, select, up
 from app.core.db import Run
 from app.core.statements import Statement
 from app.domain.models import Task
-from app.domain.records import TaskRecord
+from app.domain.records import TaskOnPage, TaskRecord
 from app.repositories.pagination import Page
 from app.repositories.users import contains_pattern, is_current, lower_like
 from generated.models import TaskPriority, TaskSort, TaskStatus
@@ -122,22 +122,22 @@ def _order_by(sort: TaskSort) -> list[Any]:
 @lru_cache(maxsize=(1 << len(_FILTERS)) * len(TaskSort))
 def _list_statements(
     filters: frozenset[str], sort: TaskSort
-) -> tuple[Statement[Total], Statement[TaskRecord]]:
-    """The statements of a list: the total, counted through the caller's user row so that it
-    checks their token too, and the page."""
+) -> tuple[Statement[TaskOnPage], Statement[Total]]:
+    """The statements of a list: the page, each row with the total and only if the caller's
+    token is current (both subqueries are uncorrelated: each database runs them once); and for
+    a page with no rows, the total alone, counted through the caller's user row."""
     conditions = [_TASK.c.user_id == bindparam("owner_id"), *(_FILTERS[f] for f in sorted(filters))]
     count = select(func.count()).select_from(_TASK).where(*conditions).scalar_subquery()
-    total = select(count.label("total")).where(
-        *is_current(bindparam("owner_id"), bindparam("token_version"))
-    )
+    caller = is_current(bindparam("owner_id"), bindparam("token_version"))
     page = (
-        select(_TASK)
-        .where(*conditions)
+        select(*_TASK.c, count.label("total"))
+        .where(*conditions, exists().where(*caller))
         .order_by(*_order_by(sort))
         .offset(bindparam("offset"))
         .limit(bindparam("limit"))
     )
-    return Statement(total, Total), Statement(page, TaskRecord)
+    total = select(count.label("total")).where(*caller)
+    return Statement(page, TaskOnPage), Statement(total, Total)
 
 
 async def list_page(
@@ -148,9 +148,10 @@ async def list_page(
     filters: TaskFilters,
     sort: TaskSort,
     page: Page,
-) -> tuple[list[TaskRecord], int] | None:
-    """A page of the owner's tasks and how many match in all; None when `token_version` is no
-    longer current (or they were deactivated)."""
+) -> tuple[list[TaskOnPage], int] | None:
+    """A page of the owner's tasks and how many match in all, in one statement (two when the
+    page is empty); None when `token_version` is no longer current (or they were
+    deactivated)."""
     values = {
         "status": filters.status,
         "priority": filters.priority,
@@ -159,13 +160,13 @@ async def list_page(
         "search": contains_pattern(filters.search) if filters.search else None,
     }
     given = {name: value for name, value in values.items() if value is not None}
-    total_statement, page_statement = _list_statements(frozenset(given), sort)
+    page_statement, total_statement = _list_statements(frozenset(given), sort)
     params = {**given, "owner_id": owner_id, "token_version": token_version}
-    totals = await run(total_statement, params)
-    if not totals:
-        return None
     rows = await run(page_statement, {**params, "offset": page.offset, "limit": page.size})
-    return rows, totals[0].total
+    if rows:
+        return rows, rows[0].total
+    totals = await run(total_statement, params)
+    return ([], totals[0].total) if totals else None
 
 
 def _if_match(conditional: bool) -> list[Any]:

@@ -8,7 +8,7 @@ from app.core.db import Database, Run
 from app.core.security import TokenClaims
 from app.domain.errors import NotFound, PreconditionFailed, Unauthorized, UnprocessableContent
 from app.domain.models import task_etag
-from app.domain.records import TaskRecord
+from app.domain.records import TaskOnPage, TaskRecord
 from app.domain.types import utcnow
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
@@ -73,11 +73,9 @@ async def list_tasks(
     filters: TaskFilters,
     sort: TaskSort,
     page: Page,
-) -> tuple[list[TaskRecord], int]:
-    """A page of the caller's tasks and their total, counted by a statement that checks the
-    caller's token too. Two statements, each a snapshot of its own: no transaction is worth a
-    total that matches the page exactly under concurrent writes (on PostgreSQL, BEGIN and
-    COMMIT are two more round trips)."""
+) -> tuple[list[TaskOnPage], int]:
+    """A page of the caller's tasks and their total, read by a statement that checks the
+    caller's token too."""
     listed = await tasks_repo.list_page(
         database.read,
         owner_id=claims.user_id,
@@ -86,7 +84,7 @@ async def list_tasks(
         sort=sort,
         page=page,
     )
-    if listed is None:  # the count checks nothing else
+    if listed is None:  # the statements check nothing else
         raise Unauthorized()
     return listed
 
