@@ -33,6 +33,7 @@ async def respond_once(
             headers={**stored.headers, REPLAYED_HEADER: "true"},
             media_type="application/json",
         )
+    worked = False
     try:
         async with database.transaction(write=True) as run:
             response = await respond(run)
@@ -45,7 +46,12 @@ async def respond_once(
                     response.status_code, bytes(response.body), kept
                 ),
             )
+            worked = True
     except Exception:
-        await idempotency.release(database, user_id=user_id, key=key)
+        # The work failed and was rolled back: a retry may do it. A COMMIT that failed may have
+        # happened: the claim stays, and a retry after ABANDONED_AFTER finds the response or
+        # does the work.
+        if not worked:
+            await idempotency.release(database, user_id=user_id, key=key)
         raise
     return response

@@ -70,20 +70,30 @@ def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[FieldError]:
 
 async def _domain_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
+    if exc.status == HTTPStatus.UNPROCESSABLE_ENTITY and (refused := await _token_refused(request)):
+        return refused
     return problem_response(request, exc.status, exc.detail, headers=exc.headers)
 
 
-async def _validation_error(request: Request, exc: Exception) -> Response:
-    """422, unless the request came with a token that is no longer current: who may call is
-    decided before what they sent, on every route. Only refused input costs this statement: an
-    endpoint whose work checks the token checks it there."""
-    assert isinstance(exc, RequestValidationError)
+async def _token_refused(request: Request) -> Response | None:
+    """The 401 (or 503) for a request refused for its input whose token is no longer current:
+    who may call is decided before what they sent, on every route. Only refused input costs
+    this statement: an endpoint whose work checks the token checks it there."""
     claims = getattr(request.state, CLAIMS_KEY, None)
-    if claims is not None:
-        try:
-            await auth_service.caller_for_claims(request.app.state.database.read, claims)
-        except DomainError as refused:  # revoked (401), or a database that cannot tell (503)
-            return await _domain_error(request, refused)
+    if claims is None:
+        return None
+    try:
+        await auth_service.caller_for_claims(request.app.state.database.read, claims)
+    except DomainError as refused:  # revoked (401), or a database that cannot tell (503)
+        return problem_response(request, refused.status, refused.detail, headers=refused.headers)
+    return None
+
+
+async def _validation_error(request: Request, exc: Exception) -> Response:
+    """422, unless the request came with a token that is no longer current (`_token_refused`)."""
+    assert isinstance(exc, RequestValidationError)
+    if refused := await _token_refused(request):
+        return refused
     return problem_response(
         request,
         HTTPStatus.UNPROCESSABLE_ENTITY,

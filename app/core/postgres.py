@@ -88,8 +88,8 @@ class _Pool:
         self._connect = connect
         self._size = size
         self._idle: list[Connection] = []
-        self._open = 0
-        # Requests waiting for a connection, each handed one (or None: open one yourself).
+        self._open = 0  # connections open or being opened: at most `size`
+        # Requests waiting, each handed a connection, or None: a slot to open one in.
         self._waiting: deque[asyncio.Future[Connection | None]] = deque()
 
     async def take(self) -> Connection:
@@ -98,15 +98,16 @@ class _Pool:
             if not connection.is_closed():
                 return connection
             self._open -= 1
-        if self._open >= self._size:
+        if self._open < self._size:
+            self._open += 1
+        else:
             handed = await self._wait()
             if handed is not None:
                 return handed
-        self._open += 1
         try:
             return await self._connect()
         except BaseException:
-            self._closed()
+            self._free_slot()
             raise
 
     async def _wait(self) -> Connection | None:
@@ -117,33 +118,40 @@ class _Pool:
                 return await waiter
         except BaseException:
             if waiter.done() and not waiter.cancelled():  # handed over as the wait ended
-                self._hand_over(waiter.result())
-            else:
+                handed = waiter.result()
+                if handed is None:
+                    self._free_slot()
+                else:
+                    self.give_back(handed)
+            elif waiter in self._waiting:
                 self._waiting.remove(waiter)
             raise
 
     def give_back(self, connection: Connection) -> None:
-        self._hand_over(connection)
+        if connection.is_closed():
+            self._free_slot()
+        elif (waiter := self._next_waiter()) is not None:
+            waiter.set_result(connection)
+        else:
+            self._idle.append(connection)
 
     def close_one(self, connection: Connection) -> None:
         connection.terminate()
-        self._closed()
+        self._free_slot()
 
-    def _closed(self) -> None:
-        self._open -= 1
-        self._hand_over(None)
-
-    def _hand_over(self, connection: Connection | None) -> None:
-        if connection is not None and connection.is_closed():
+    def _free_slot(self) -> None:
+        """A connection is gone: its slot goes to the next waiter, or back to the pool."""
+        if (waiter := self._next_waiter()) is not None:
+            waiter.set_result(None)
+        else:
             self._open -= 1
-            connection = None
+
+    def _next_waiter(self) -> asyncio.Future[Connection | None] | None:
         while self._waiting:
             waiter = self._waiting.popleft()
             if not waiter.done():
-                waiter.set_result(connection)
-                return
-        if connection is not None:
-            self._idle.append(connection)
+                return waiter
+        return None
 
     async def close(self) -> None:
         while self._idle:

@@ -14,10 +14,11 @@ SQLite (`timeout=0`, `busy_timeout=0`):
   takes SQLite's write lock up front (a writer never upgrades a stale read snapshot). Either is
   retried with `asyncio.sleep` while another process holds the lock, for up to
   SQLITE_BUSY_TIMEOUT_MS in all, and then the request is a 503.
-- The WAL is checkpointed in a worker thread every CHECKPOINT_EVERY_WRITES committed writes,
-  while this process's writers wait their turn: SQLite's own checkpoint would run in whichever
-  request's commit crossed its threshold, 17 ms or more (it syncs both files) with no request
-  served.
+- The WAL is checkpointed in a worker thread every CHECKPOINT_EVERY_WRITES committed writes:
+  SQLite's own checkpoint would run in whichever request's commit crossed its threshold, 17 ms or
+  more (it syncs both files) with no request served. Beside a steady stream of writes these
+  checkpoints never copy the last frames, so the WAL grows to SQLite's own bound
+  (WAL_AUTOCHECKPOINT_PAGES), where SQLite's own checkpoint runs after all.
 """
 
 import asyncio
@@ -259,14 +260,11 @@ class SQLiteRunner:
             # The turn is not re-entrant: this would wait for itself until the deadline.
             raise RuntimeError("a write began inside a write transaction of the same request")
         deadline = asyncio.get_running_loop().time() + self._lock_timeout_s
-        if not self._write_queue.locked():
-            await self._write_queue.acquire()  # free: taken at once, no timer to set
-        else:
-            try:
-                async with asyncio.timeout_at(deadline):
-                    await self._write_queue.acquire()
-            except TimeoutError:
-                raise busy() from None
+        try:
+            async with asyncio.timeout_at(deadline):
+                await self._write_queue.acquire()
+        except TimeoutError:
+            raise busy() from None
         holding = _HOLDS_WRITE_TURN.set(True)
         try:
             yield deadline

@@ -13,6 +13,9 @@ MALFORMED: list[tuple[str, str, dict[str, Any]]] = [
     ("GET", "/tasks/not-a-uuid", {}),
     ("GET", "/tasks?per_page=0", {}),
     ("GET", "/tasks?due_before=0", {}),
+    # Valid for the contract, refused by the service: no UTC equivalent.
+    ("GET", "/tasks?due_before=0001-01-01T00:00:00%2B01:00", {}),
+    ("POST", "/tasks", {"json": {"title": "t", "due_date": "0001-01-01T00:00:00+01:00"}}),
     ("POST", "/tasks", {"json": []}),
     ("POST", "/tasks", {"json": {"title": "t"}, "headers": {"Idempotency-Key": "with space"}}),
     ("PUT", "/tasks/{task}", {"json": {"title": "t"}}),
