@@ -139,7 +139,7 @@ def wipe_tables(client: TestClient) -> None:
     """Empty the tables (the users' keys go with them)."""
 
     async def wipe() -> None:
-        async with app_of(client).state.database.transaction(write=True) as run:
+        async with app_of(client).state.database.transaction() as run:
             for statement in _WIPE:
                 await run(statement, {})
 

@@ -35,7 +35,7 @@ async def respond_once(
         )
     worked = False
     try:
-        async with database.transaction(write=True) as run:
+        async with database.transaction() as run:
             response = await respond(run)
             kept = {n: response.headers[n] for n in STORED_HEADERS if n in response.headers}
             await idempotency.store_response(

@@ -49,13 +49,10 @@ def endpoint(function: Endpoint) -> Callable[[Request], Awaitable[Response]]:
     parsers = _parsers(function)
 
     async def serve(request: Request) -> Response:
-        overrides = request.app.dependency_overrides
-        values = {}
-        for name, parse in parsers:
-            if parse is None:
-                values[name] = request
-            else:
-                values[name] = await overrides.get(parse, parse)(request)
+        values = {
+            name: request if parse is None else await parsed(request, parse)
+            for name, parse in parsers
+        }
         return await function(**values)
 
     # Not functools.wraps: FastAPI would read the wrapped function's parameters.

@@ -3,8 +3,8 @@
 - `read(statement, values)`: one statement that reads, on a snapshot of its own;
 - `write(statement, values)`: one statement that writes (INSERT, UPDATE or DELETE, with
   RETURNING for its rows), committed at once;
-- `transaction(write=...)`: several statements in one transaction, run by the `Run` it yields,
-  committed when the block ends and rolled back if it raises.
+- `transaction()`: several statements that write, in one transaction, run by the `Run` it
+  yields, committed when the block ends and rolled back if it raises.
 
 Repositories take the `Run` of their statements (`database.read`, `database.write` or a
 transaction's), so the same query serves a request on its own and inside a larger unit of work.
@@ -75,13 +75,17 @@ class Database:
         )
 
     @asynccontextmanager
-    async def transaction(self, *, write: bool) -> AsyncIterator[Run]:
-        async with self._runner.transaction(write=write) as run_sql:
+    async def transaction(self) -> AsyncIterator[Run]:
+        async with self._runner.transaction() as run_sql:
             yield _Transaction(run_sql, self._dialect)
 
     async def ping(self) -> bool:
         """Whether the database answers a query."""
-        return await self._runner.ping()
+        try:
+            await self._runner.read("SELECT 1", ())
+        except Exception:  # any failure means "not reachable", whatever the driver raised
+            return False
+        return True
 
     async def dispose(self) -> None:
         await self._runner.close()

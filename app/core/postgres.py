@@ -4,9 +4,8 @@ asyncpg speaks PostgreSQL's binary protocol and keeps each connection's statemen
 LRU of STATEMENT_CACHE_SIZE by SQL text), so a statement costs one round trip and no parsing on
 the server after its first use; UUIDs and timestamps arrive as Python objects made in C. Here it
 ran a query for a third of psycopg 3's CPU (20 µs against 59 µs, prepared, 32 connections). A
-single-statement read or write runs in autocommit: one round trip, no BEGIN and COMMIT. Several
-statements that read run in one REPEATABLE READ, READ ONLY transaction (a snapshot for all of
-them; READ COMMITTED takes one per statement), several that write in READ COMMITTED.
+single-statement read or write runs in autocommit: one round trip, no BEGIN and COMMIT; a
+transaction of several statements is READ COMMITTED.
 
 Each connection has `statement_timeout` set, so a statement that waits on a lock or runs away is
 cancelled and the request is a 503.
@@ -16,7 +15,7 @@ import asyncio
 import logging
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any, NoReturn
 
@@ -203,27 +202,16 @@ class PostgresRunner:
             except _FAILURES as exc:
                 _raise_for(exc, outcome_known=False)
 
-    def transaction(self, *, write: bool) -> AbstractAsyncContextManager[RunSQL]:
-        return self._transaction(write=write)
-
     @asynccontextmanager
-    async def _transaction(self, *, write: bool) -> AsyncIterator[RunSQL]:
+    async def transaction(self) -> AsyncIterator[RunSQL]:
         """A failure rolls back: the connection is closed (see `_Pool`)."""
         async with self._connection() as connection:
-            begin = "BEGIN" if write else "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
             try:
-                await connection.execute(begin)
+                await connection.execute("BEGIN")
             except _FAILURES as exc:
                 _raise_for(exc)
             yield partial(_run, connection)
             await connection.execute("COMMIT")  # a failure is a 500: the outcome is unknown
-
-    async def ping(self) -> bool:
-        try:
-            await self.read("SELECT 1", ())
-        except Exception:  # any failure means "not reachable", whatever asyncpg raised
-            return False
-        return True
 
     async def close(self) -> None:
         await self._pool.close()

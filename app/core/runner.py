@@ -35,17 +35,14 @@ class Runner(Protocol):
     async def write(self, sql: str, parameters: Sequence[Any]) -> Rows:
         """One statement that writes, committed at once."""
 
-    def transaction(self, *, write: bool) -> AbstractAsyncContextManager[RunSQL]:
-        """Several statements in one transaction: committed when the block ends, rolled back if
-        it raises. A failed COMMIT of a write is raised as it is: its outcome is unknown, and a
-        503 would promise that nothing changed."""
+    def transaction(self) -> AbstractAsyncContextManager[RunSQL]:
+        """Several statements that write, in one transaction: committed when the block ends,
+        rolled back if it raises. A failed COMMIT is raised as it is: its outcome is unknown,
+        and a 503 would promise that nothing changed."""
 
     @property
     def writing(self) -> bool:
         """Whether a write of this process is under way or waiting for its turn."""
-
-    async def ping(self) -> bool:
-        """Whether the database answers a query."""
 
     async def close(self) -> None: ...
 

@@ -5,9 +5,8 @@ microseconds and holds the GIL either way, so handing it to a thread (aiosqlite)
 the hop. What must never block the loop is waiting for a lock, so connections never wait inside
 SQLite (`timeout=0`, `busy_timeout=0`):
 
-- Reads run on query-only connections in WAL mode, where readers never wait for writers. A
-  connection is taken for a read or a read transaction and given back after it, so transactions
-  that await between statements never share one.
+- Reads run on query-only connections in WAL mode, where readers never wait for writers, each
+  taken for its statement and given back after it.
 - Writes run on one writer connection. This process's writers queue for it on an asyncio lock,
   first come, first served, so they meet other processes' writers at the file lock one at a time.
   A single statement runs in autocommit; a transaction begins with `BEGIN IMMEDIATE`, which
@@ -25,7 +24,7 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from functools import partial
 from itertools import chain, repeat
@@ -131,7 +130,7 @@ async def _until_unlocked(attempt: Callable[[], T], deadline: float) -> T:
 
 async def _run(connection: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> Rows:
     try:
-        return connection.execute(sql, parameters).fetchall()
+        return _fetch(connection, sql, parameters)
     except sqlite3.DatabaseError as exc:
         _raise_for(exc)
 
@@ -173,7 +172,7 @@ class SQLiteRunner:
     async def read(self, sql: str, parameters: Sequence[Any]) -> Rows:
         try:
             connection = self._reader()
-            rows = connection.execute(sql, parameters).fetchall()
+            rows = _fetch(connection, sql, parameters)
         except sqlite3.DatabaseError as exc:
             _raise_for(exc)
         self._give_back(connection)
@@ -193,9 +192,6 @@ class SQLiteRunner:
         self._committed()
         return rows
 
-    def transaction(self, *, write: bool) -> AbstractAsyncContextManager[RunSQL]:
-        return self._write_transaction() if write else self._read_transaction()
-
     def _reader(self) -> sqlite3.Connection:
         return self._idle_readers.pop() if self._idle_readers else self._open(query_only=True)
 
@@ -206,22 +202,7 @@ class SQLiteRunner:
             connection.close()
 
     @asynccontextmanager
-    async def _read_transaction(self) -> AsyncIterator[RunSQL]:
-        try:
-            connection = self._reader()
-            connection.execute("BEGIN")
-        except sqlite3.DatabaseError as exc:
-            _raise_for(exc)
-        try:
-            yield partial(_run, connection)
-            connection.execute("COMMIT")  # nothing was written: COMMIT only ends the snapshot
-        except BaseException:
-            connection.close()  # rolls back; the next read opens another
-            raise
-        self._give_back(connection)
-
-    @asynccontextmanager
-    async def _write_transaction(self) -> AsyncIterator[RunSQL]:
+    async def transaction(self) -> AsyncIterator[RunSQL]:
         async with self._write_turn() as deadline:
             try:
                 connection = self._writer_connection()
@@ -305,13 +286,6 @@ class SQLiteRunner:
             self._checkpointer.close()
             self._checkpointer = None
             raise
-
-    async def ping(self) -> bool:
-        try:
-            await self.read("SELECT 1", ())
-        except Exception:  # any failure means "not reachable", whatever sqlite3 raised
-            return False
-        return True
 
     async def close(self) -> None:
         if self._checkpointing is not None:

@@ -43,7 +43,7 @@ async def claim(
     request with the key is still being served.
     """
     now = utcnow()
-    async with database.transaction(write=True) as run:
+    async with database.transaction() as run:
         await keys_repo.delete_expired(run, now=now)
         existing = await keys_repo.get(run, user_id=user_id, key=key)
         if existing is None:

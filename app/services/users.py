@@ -45,7 +45,7 @@ async def update_user(
     database: Database, user_id: uuid.UUID, changes: UserAdminUpdate
 ) -> UserRecord:
     values = changes.model_dump()
-    async with database.transaction(write=True) as run:
+    async with database.transaction() as run:
         user = await get_user(run, user_id)
         demoted = values.get("role", user.role) != UserRole.admin
         deactivated = values.get("is_active", user.is_active) is False
@@ -64,7 +64,7 @@ async def update_user(
 
 
 async def delete_user(database: Database, user_id: uuid.UUID) -> None:
-    async with database.transaction(write=True) as run:
+    async with database.transaction() as run:
         user = await get_user(run, user_id)
         if await _is_last_active_admin(run, user):
             raise Conflict(LAST_ADMIN)

@@ -212,7 +212,7 @@ def test_a_write_inside_a_writing_unit_of_work_is_refused_at_once(database_path:
         database: Database = app_of(client).state.database
 
         async def write_inside_a_unit_of_work() -> None:
-            async with database.transaction(write=True):
+            async with database.transaction():
                 await tasks_repo.delete_if_current(
                     database.write,
                     owner_id=uuid.uuid4(),
