@@ -12,7 +12,7 @@ from sqlmodel import SQLModel
 
 import app.domain.models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from app.core.config import get_settings
-from app.core.migrations import create_sync_engine
+from app.core.migrations import create_sync_engine, include_object
 
 MIGRATION_LOCK_ID = 7_261_001
 
@@ -31,6 +31,7 @@ def run_migrations_online() -> None:
             render_as_batch=settings.is_sqlite,
             transactional_ddl=True,
             compare_type=True,
+            include_object=include_object,
         )
         with context.begin_transaction():
             if not settings.is_sqlite:

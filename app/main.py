@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from app.api.contract import install_contract, load_contract
+from app.api.cursors import CursorCodec
 from app.api.middleware.access_log import Metrics
 from app.api.middleware.body_size import BodySizeLimitMiddleware
 from app.api.middleware.cross_origin import CrossOriginMiddleware
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.database = database
         app.state.hasher = PasswordHasher(settings)
         app.state.codec = TokenCodec(settings)
+        app.state.cursors = CursorCodec(settings.secret_key)
         if settings.FIRST_ADMIN_EMAIL and settings.FIRST_ADMIN_PASSWORD:
             await users_service.ensure_admin(
                 database,

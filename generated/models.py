@@ -18,7 +18,7 @@ class FieldError(BaseModel):
 
     loc: Annotated[list[str | int], Field(examples=[["body", "title"]])]
     """
-    Where the problem is, e.g. `["body", "title"]` or `["query", "page"]`.
+    Where the problem is, e.g. `["body", "title"]` or `["query", "cursor"]`.
     """
     msg: Annotated[str, Field(examples=["String should have at least 1 character"])]
     """
@@ -144,29 +144,6 @@ class User(BaseModel):
     updated_at: AwareDatetime
     """
     When the user last changed.
-    """
-
-
-class UserList(BaseModel):
-    """
-    A page of users.
-    """
-
-    users: list[User]
-    """
-    The users on this page.
-    """
-    total: Annotated[int, Field(ge=0)]
-    """
-    Users matching the filters, on all pages.
-    """
-    page: Annotated[int, Field(ge=1)]
-    """
-    This page's number.
-    """
-    per_page: Annotated[int, Field(ge=1, le=100)]
-    """
-    The page size.
     """
 
 
@@ -499,29 +476,6 @@ class Task(BaseModel):
     """
 
 
-class TaskList(BaseModel):
-    """
-    A page of tasks.
-    """
-
-    tasks: list[Task]
-    """
-    The tasks on this page.
-    """
-    total: Annotated[int, Field(ge=0)]
-    """
-    Tasks matching the filters, on all pages.
-    """
-    page: Annotated[int, Field(ge=1)]
-    """
-    This page's number.
-    """
-    per_page: Annotated[int, Field(ge=1, le=100)]
-    """
-    The page size.
-    """
-
-
 class TaskCreate(BaseModel):
     """
     A new task. Status starts as `todo`.
@@ -645,13 +599,26 @@ class TaskUpdate(BaseModel):
 
 
 class ListUsersParametersQuery(BaseModel):
-    page: Annotated[int, Field(ge=1, le=100000)] = 1
+    cursor: Annotated[
+        str | MISSING,
+        Field(
+            examples=[
+                "WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA"
+            ],
+            max_length=512,
+            min_length=1,
+            pattern="^[A-Za-z0-9_.-]+$",
+        ),
+    ] = MISSING
+    """
+    An opaque position in a list, made by the server.
+    """
     per_page: Annotated[int, Field(ge=1, le=100)] = 20
     role: UserRole | MISSING = MISSING
     is_active: bool | MISSING = MISSING
     q: Annotated[
         str | MISSING,
-        Field(examples=["report"], max_length=100, min_length=1, pattern="^[^\\x00-\\x1F\\x7F]*$"),
+        Field(examples=["ada"], max_length=100, min_length=1, pattern="^[^\\x00-\\x1F\\x7F]*$"),
     ] = MISSING
     """
     A case-insensitive substring.
@@ -668,10 +635,23 @@ class ListTasksParametersQuery(BaseModel):
         Field(examples=["report"], max_length=100, min_length=1, pattern="^[^\\x00-\\x1F\\x7F]*$"),
     ] = MISSING
     """
-    A case-insensitive substring.
+    Words to find in task titles, each matched as the start of a word.
     """
     sort: TaskSort | None = TaskSort.created_at_desc
-    page: Annotated[int, Field(ge=1, le=100000)] = 1
+    cursor: Annotated[
+        str | MISSING,
+        Field(
+            examples=[
+                "WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA"
+            ],
+            max_length=512,
+            min_length=1,
+            pattern="^[A-Za-z0-9_.-]+$",
+        ),
+    ] = MISSING
+    """
+    An opaque position in a list, made by the server.
+    """
     per_page: Annotated[int, Field(ge=1, le=100)] = 20
 
 
@@ -709,4 +689,62 @@ class Problem(BaseModel):
     errors: list[FieldError] | MISSING = MISSING
     """
     Field-level problems, for validation failures.
+    """
+
+
+class UserList(BaseModel):
+    """
+    A page of users.
+    """
+
+    users: list[User]
+    """
+    The users on this page.
+    """
+    per_page: Annotated[int, Field(ge=1, le=100)]
+    """
+    The page size asked for.
+    """
+    next_cursor: Annotated[
+        str | None,
+        Field(
+            examples=[
+                "WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA"
+            ],
+            max_length=512,
+            min_length=1,
+            pattern="^[A-Za-z0-9_.-]+$",
+        ),
+    ]
+    """
+    The `cursor` of the next page; null on the last page.
+    """
+
+
+class TaskList(BaseModel):
+    """
+    A page of tasks.
+    """
+
+    tasks: list[Task]
+    """
+    The tasks on this page.
+    """
+    per_page: Annotated[int, Field(ge=1, le=100)]
+    """
+    The page size asked for.
+    """
+    next_cursor: Annotated[
+        str | None,
+        Field(
+            examples=[
+                "WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA"
+            ],
+            max_length=512,
+            min_length=1,
+            pattern="^[A-Za-z0-9_.-]+$",
+        ),
+    ]
+    """
+    The `cursor` of the next page; null on the last page.
     """

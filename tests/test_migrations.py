@@ -10,7 +10,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
-from app.core.migrations import alembic_config, create_sync_engine
+from app.core.migrations import alembic_config, create_sync_engine, include_object
 from tests.conftest import make_settings
 from tests.databases import postgres_test_database
 
@@ -35,7 +35,9 @@ def test_upgrade_downgrade_upgrade_and_models_match(fresh_database_url: str) -> 
         command.upgrade(config, "head")
         assert {"user", "task"} <= set(inspect(engine).get_table_names())
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_object": include_object}
+            )
             differences = compare_metadata(context, SQLModel.metadata)
         assert differences == [], differences
     finally:

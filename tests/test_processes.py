@@ -17,6 +17,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from app.api.middleware.access_log import worker_files
 from tests.conftest import PASSWORD, unique_email
 from tests.databases import postgres_test_database
+from tests.pages import every_item
 from tests.servers import live_server
 
 API = "/api/v1"
@@ -71,18 +72,8 @@ def test_sigkill_mid_load_loses_no_acknowledged_task(fresh_database_url: str) ->
         assert len(acknowledged) > 50
         # The killed process comes back on the same database and sees every acknowledged task.
         with live_server(fresh_database_url) as restarted:
-            stored: set[str] = set()
-            page = 1
-            while True:
-                listing = httpx.get(
-                    f"{restarted.url}{API}/tasks",
-                    params={"per_page": 100, "page": page},
-                    headers=headers,
-                ).json()
-                stored |= {task["id"] for task in listing["tasks"]}
-                if page * 100 >= listing["total"]:
-                    break
-                page += 1
+            listed = every_item(httpx.get, f"{restarted.url}{API}/tasks", headers, per_page=100)
+            stored = {task["id"] for task in listed}
     assert set(acknowledged) <= stored
 
 

@@ -1,9 +1,9 @@
 """What an endpoint's signature declares (app.api.routing): who may call it (`AccessClaims`,
 `CurrentCaller`, `CurrentUser`, `AdminCaller`), what it works with (`DatabaseDep`, `HasherDep`,
-`CodecDep`) and what it reads (`json_body`, `form_body`, `query_params`, the path and header
-parsers), each an `Annotated` type whose parser takes the request. Every endpoint declares who
-may call it first, so a bad token is refused before any input is read (and a revoked one too:
-see `app.api.problems`).
+`CodecDep`, `CursorsDep`) and what it reads (`json_body`, `form_body`, `query_params`, the path
+and header parsers), each an `Annotated` type whose parser takes the request. Every endpoint
+declares who may call it first, so a bad token is refused before any input is read (and a
+revoked one too: see `app.api.problems`).
 
 Input is validated strictly against the generated models (FastAPI's lax mode would accept
 `"priority": "1"`), so the server rejects exactly what the contract does; pydantic also reads
@@ -23,6 +23,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, TypeAdapter, ValidationError
 from pydantic_core import from_json
 
+from app.api.cursors import CursorCodec
 from app.api.middleware.access_log import USER_ID_KEY
 from app.api.rate_limit import limit_auth_by_client, limit_user
 from app.api.routing import parsed
@@ -56,7 +57,13 @@ async def get_codec(request: Request) -> TokenCodec:
     return codec
 
 
+async def get_cursors(request: Request) -> CursorCodec:
+    cursors: CursorCodec = request.app.state.cursors
+    return cursors
+
+
 DatabaseDep = Annotated[Database, get_database]
+CursorsDep = Annotated[CursorCodec, get_cursors]
 HasherDep = Annotated[PasswordHasher, get_hasher]
 CodecDep = Annotated[TokenCodec, get_codec]
 

@@ -34,6 +34,8 @@ class User(SQLModel, table=True):
     __tablename__ = "user"
     __table_args__ = (
         sa.Index("uq_user_email_lower", sa.func.lower(sa.column("email")), unique=True),
+        # The user list's order (newest first, ties by id).
+        sa.Index("ix_user_created_at_id", "created_at", "id"),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
@@ -48,19 +50,61 @@ class User(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+def priority_rank(priority: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
+    """A priority's place in TaskPriority's order. Written with literals, not parameters, so
+    that a query's ORDER BY is the very expression its index holds."""
+    return sa.case(
+        *(
+            (priority == sa.literal_column(f"'{member.value}'"), sa.literal_column(str(rank)))
+            for rank, member in enumerate(TaskPriority)
+        )
+    )
+
+
+def due_date_missing(due_date: sa.ColumnElement[datetime]) -> sa.ColumnElement[bool]:
+    """Sorts tasks without a due date after the others, in either direction."""
+    return due_date.is_(None)
+
+
 class Task(SQLModel, table=True):
     __tablename__ = "task"
+    # A list's page is read off one of these in its order, after the cursor's row: it costs the
+    # same on the first page and the thousandth, whatever the owner has. Ties break by id.
     __table_args__ = (
-        # The list's default order (newest first, ties by id) read off the index: a page
-        # needs no sort of all the owner's tasks.
         sa.Index("ix_task_user_id_created_at_id", "user_id", "created_at", "id"),
-        sa.Index("ix_task_user_id_status", "user_id", "status"),
-        sa.Index("ix_task_user_id_due_date", "user_id", "due_date"),
+        sa.Index("ix_task_user_id_title_id", "user_id", "title", "id"),
+        sa.Index(
+            "ix_task_user_id_priority_rank_id",
+            "user_id",
+            priority_rank(sa.column("priority")),
+            "id",
+        ),
+        sa.Index(
+            "ix_task_user_id_due_date_id",
+            "user_id",
+            due_date_missing(sa.column("due_date")),
+            "due_date",
+            "id",
+        ),
+        sa.Index(
+            "ix_task_user_id_due_date_present_id",
+            "user_id",
+            ~due_date_missing(sa.column("due_date")),
+            "due_date",
+            "id",
+        ),
+        # The filters, in the default order.
+        sa.Index("ix_task_user_id_status_created_at_id", "user_id", "status", "created_at", "id"),
+        sa.Index(
+            "ix_task_user_id_priority_created_at_id", "user_id", "priority", "created_at", "id"
+        ),
     )
 
     id: uuid.UUID = Field(default_factory=uuid.uuid4, primary_key=True)
     user_id: uuid.UUID = Field(foreign_key="user.id", ondelete="CASCADE")
     title: str = Field(max_length=200)
+    # The title's words as search finds them (app.domain.search); the migrations index it.
+    search_text: str = Field(sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     description: str | None = Field(default=None, max_length=2000)
     priority: TaskPriority = Field(default=TaskPriority.medium, sa_type=_string_enum(TaskPriority))
     status: TaskStatus = Field(default=TaskStatus.todo, sa_type=_string_enum(TaskStatus))

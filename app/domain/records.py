@@ -29,6 +29,7 @@ class TaskRecord(NamedTuple):
     id: UUID
     user_id: UUID
     title: str
+    search_text: str
     description: str | None
     priority: TaskPriority
     status: TaskStatus
@@ -36,23 +37,6 @@ class TaskRecord(NamedTuple):
     version: int
     created_at: AwareDatetime
     updated_at: AwareDatetime
-
-
-class TaskOnPage(NamedTuple):
-    """A task of a list's page, and how many tasks the list has in all: TaskRecord's fields,
-    then `total`."""
-
-    id: UUID
-    user_id: UUID
-    title: str
-    description: str | None
-    priority: TaskPriority
-    status: TaskStatus
-    due_date: AwareDatetime | None
-    version: int
-    created_at: AwareDatetime
-    updated_at: AwareDatetime
-    total: int
 
 
 class IdempotencyKeyRecord(NamedTuple):

@@ -1,13 +1,66 @@
-"""Paging shared by the list queries."""
+"""Keyset pages: a list is read in one order, and each page starts after the last row of the
+page before (its key, which the page's cursor carries), so a page costs the same wherever it is
+in the list."""
 
 from dataclasses import dataclass
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import and_, bindparam, tuple_
+
+
+class BadKey(ValueError):
+    """A key that is not one of this order's."""
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
-    number: int
-    size: int
+    """`size` rows after the row whose key is `after` (the first page when None)."""
 
-    @property
-    def offset(self) -> int:
-        return (self.number - 1) * self.size
+    size: int
+    after: tuple[Any, ...] | None = None
+
+
+@dataclass(frozen=True)
+class Order:
+    """A list's order: `keys`, all ascending or all descending, the last one unique (the id),
+    and the type of their values, for cursors. A key's value may be None only in the group of
+    rows that sorts last (tasks without a due date)."""
+
+    keys: tuple[Any, ...]
+    descending: bool
+    key_type: TypeAdapter[tuple[Any, ...]]
+
+    def order_by(self) -> list[Any]:
+        return [key.desc() if self.descending else key.asc() for key in self.keys]
+
+    def after(self, nulls: tuple[bool, ...]) -> Any:
+        """Rows after the key in the bind parameters `after_0`, `after_1`...; `nulls` says which
+        of those values are None (rows with a NULL key compare by the keys after it)."""
+        values = [bindparam(f"after_{i}", type_=key.type) for i, key in enumerate(self.keys)]
+        if True not in nulls:
+            keys, after = tuple_(*self.keys), tuple_(*values)
+            return keys < after if self.descending else keys > after
+        first_null = nulls.index(True)
+        same = [key == value for key, value in zip(self.keys[:first_null], values, strict=False)]
+        rest = [(k, v) for k, v, null in zip(self.keys, values, nulls, strict=True) if not null]
+        rest = rest[first_null:]
+        nulls_are_null = [key.is_(None) for key, null in zip(self.keys, nulls, strict=True) if null]
+        keys, after = tuple_(*(k for k, _ in rest)), tuple_(*(v for _, v in rest))
+        later = keys < after if self.descending else keys > after
+        return and_(*same, *nulls_are_null, later)
+
+    def parameters(self, key: tuple[Any, ...]) -> dict[str, Any]:
+        return {f"after_{i}": value for i, value in enumerate(key)}
+
+    def dump(self, key: tuple[Any, ...]) -> list[Any]:
+        """`key` as JSON values, for a cursor."""
+        dumped: list[Any] = self.key_type.dump_python(key, mode="json")
+        return dumped
+
+    def load(self, values: Any) -> tuple[Any, ...]:
+        """The key `dump` gave `values` for; BadKey if they are not one."""
+        try:
+            return self.key_type.validate_python(values)
+        except ValidationError as exc:
+            raise BadKey from exc

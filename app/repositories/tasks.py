@@ -1,8 +1,8 @@
 """Every statement on the `task` table. Each is scoped to the owner in its WHERE clause, so a
 forgotten check elsewhere cannot leak another user's task, and each checks the caller's token
-too, through their user row: a request's work is one statement (two for a list), with no check
-before it. A statement that matches nothing says only that; `users.caller_is_current` then tells
-a revoked token from a missing task.
+too, through their user row: a request's work is one statement, with no check before it. A
+statement that matches nothing says only that; `users.caller_is_current` then tells a revoked
+token from a missing task.
 """
 
 import uuid
@@ -10,35 +10,84 @@ from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
+from uuid import UUID
 
-from sqlalchemy import bindparam, case, delete, exists, func, insert, select, update
+from pydantic import AwareDatetime, TypeAdapter
+from sqlalchemy import String, bindparam, delete, exists, func, insert, select, update
 
 from app.core.db import Run
 from app.core.statements import Statement
-from app.domain.models import Task
-from app.domain.records import TaskOnPage, TaskRecord
-from app.repositories.pagination import Page
-from app.repositories.users import contains_pattern, is_current, lower_like
+from app.domain.models import Task, due_date_missing, priority_rank
+from app.domain.records import TaskRecord
+from app.domain.search import search_text
+from app.repositories.fulltext import TitlesHaveWords
+from app.repositories.pagination import Order, Page
+from app.repositories.users import is_current
 from generated.models import TaskPriority, TaskSort, TaskStatus
 
 _TASK = Task.metadata.tables["task"]
-_PRIORITY_RANK = case(
-    {p.value: rank for rank, p in enumerate(TaskPriority)}, value=_TASK.c.priority
-)
-_SORT_COLUMNS: dict[str, Any] = {
-    "created_at": _TASK.c.created_at,
-    "due_date": _TASK.c.due_date,
-    "priority": _PRIORITY_RANK,
-    "title": _TASK.c.title,
+
+
+_KEY_TYPES: dict[str, Any] = {
+    "created_at": TypeAdapter(tuple[AwareDatetime, UUID]),
+    "title": TypeAdapter(tuple[str, UUID]),
+    "priority": TypeAdapter(tuple[int, UUID]),
+    "due_date": TypeAdapter(tuple[bool, AwareDatetime | None, UUID]),
 }
+
+
+def _keys(sort: TaskSort, c: Any, rank: Any, missing: Any, present: Any) -> tuple[Any, ...]:
+    """The keys of the order `sort`, on `c`: a table's columns (with SQL for a priority's rank
+    and a due date's absence) or a record (with Python for them). Tasks without a due date sort
+    last both ways, so ascending due dates lead with "has none" and descending ones with "has
+    one"; the id breaks ties."""
+    name = sort.value.removeprefix("-")
+    keys: tuple[Any, ...]
+    if name == "priority":
+        keys = (rank(c.priority),)
+    elif name == "due_date":
+        keys = (
+            present(c.due_date) if sort.value.startswith("-") else missing(c.due_date),
+            c.due_date,
+        )
+    else:
+        keys = (getattr(c, name),)
+    return (*keys, c.id)
+
+
+def _order(sort: TaskSort, c: Any) -> Order:
+    """The order `sort` names on the columns `c` (the table's, or a subquery's), as its index
+    (app.domain.models) holds it."""
+    keys = _keys(sort, c, priority_rank, due_date_missing, lambda due: ~due_date_missing(due))
+    name = sort.value.removeprefix("-")
+    return Order(keys=keys, descending=sort.value.startswith("-"), key_type=_KEY_TYPES[name])
+
+
+_ORDERS = {sort: _order(sort, _TASK.c) for sort in TaskSort}
+_PRIORITY_RANKS = {priority: rank for rank, priority in enumerate(TaskPriority)}
+
+
+def sort_key(sort: TaskSort, task: TaskRecord) -> tuple[Any, ...]:
+    """`task`'s key in the order `sort`: the rows after it are the next page."""
+    return _keys(
+        sort,
+        task,
+        _PRIORITY_RANKS.__getitem__,
+        lambda due: due is None,
+        lambda due: due is not None,
+    )
+
+
+def order_of(sort: TaskSort) -> Order:
+    return _ORDERS[sort]
 
 
 class TaskId(NamedTuple):
     id: uuid.UUID
 
 
-class Total(NamedTuple):
-    total: int
+class Scanned(NamedTuple):
+    scanned: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +96,7 @@ class TaskFilters:
     priority: TaskPriority | None = None
     due_before: datetime | None = None
     due_after: datetime | None = None
-    search: str | None = None
+    search: tuple[str, ...] = ()  # the words of `q` (app.domain.search.search_words)
 
 
 def _callers(task_id: Any = None) -> list[Any]:
@@ -94,50 +143,92 @@ async def get(
 async def add(run: Run, values: dict[str, Any], *, token_version: int) -> TaskRecord | None:
     """Insert a task given every column's value, if `token_version` is still the token version
     of its owner (`values["user_id"]`) and they are active; None otherwise."""
-    rows = await run(_INSERT_IF_TOKEN_CURRENT, {**values, "token_version": token_version})
+    params = {**values, "search_text": search_text(values["title"]), "token_version": token_version}
+    rows = await run(_INSERT_IF_TOKEN_CURRENT, params)
     return rows[0] if rows else None
 
 
-# Each filter, as a condition on a bind parameter of its name.
+# Each filter but the search, as a condition on a bind parameter of its name.
 _FILTERS: dict[str, Any] = {
     "status": _TASK.c.status == bindparam("status"),
     "priority": _TASK.c.priority == bindparam("priority"),
     "due_before": _TASK.c.due_date < bindparam("due_before"),
     "due_after": _TASK.c.due_date >= bindparam("due_after"),
-    "search": lower_like(_TASK.c.title, bindparam("search")),
 }
+_MAX_WORDS = 50  # TaskSearch's 100 characters hold no more
+# How many of the owner's next tasks a search reads in order before it asks the full-text
+# index instead: a word in one task in fifty fills a page of 20 from them.
+SEARCH_WINDOW = 1000
 
 
-def _order_by(sort: TaskSort) -> list[Any]:
-    key = sort.value.removeprefix("-")
-    descending = sort.value.startswith("-")
-    column = _SORT_COLUMNS[key]
-    ordered = column.desc() if descending else column.asc()
-    # Tasks without a due date sort last either way; ties are broken by id for stable pages.
-    keys: list[Any] = [_TASK.c.due_date.is_(None)] if key == "due_date" else []
-    keys += [ordered, _TASK.c.id.desc() if descending else _TASK.c.id.asc()]
-    return keys
-
-
-@lru_cache(maxsize=(1 << len(_FILTERS)) * len(TaskSort))
-def _list_statements(
-    filters: frozenset[str], sort: TaskSort
-) -> tuple[Statement[TaskOnPage], Statement[Total]]:
-    """The statements of a list: the page, each row with the total and only if the caller's
-    token is current (both subqueries are uncorrelated: each database runs them once); and for
-    a page with no rows, the total alone, counted through the caller's user row."""
+def _page_conditions(
+    filters: frozenset[str], order: Order, nulls: tuple[bool, ...] | None
+) -> list[Any]:
     conditions = [_TASK.c.user_id == bindparam("owner_id"), *(_FILTERS[f] for f in sorted(filters))]
-    count = select(func.count()).select_from(_TASK).where(*conditions).scalar_subquery()
-    caller = is_current(bindparam("owner_id"), bindparam("token_version"))
+    if nulls is not None:
+        conditions.append(order.after(nulls))
+    return conditions
+
+
+_CALLER_IS_CURRENT = exists().where(*is_current(bindparam("owner_id"), bindparam("token_version")))
+
+
+@lru_cache(maxsize=256)
+def _page_statement(
+    filters: frozenset[str], sort: TaskSort, nulls: tuple[bool, ...] | None, words: int
+) -> Statement[TaskRecord]:
+    """The next rows of a list, read off the sort's index, only if the caller's token is current
+    (an uncorrelated EXISTS: each database runs it once). With `words`, the rows are those of
+    the next SEARCH_WINDOW in the list whose search text has each word (`word_0`...) at the
+    start of one of its words."""
+    order = _ORDERS[sort]
+    conditions = _page_conditions(filters, order, nulls)
+    if not words:
+        page = select(_TASK).where(*conditions, _CALLER_IS_CURRENT)
+        return Statement(page.order_by(*order.order_by()).limit(bindparam("limit")), TaskRecord)
+    window = (
+        select(_TASK).where(*conditions).order_by(*order.order_by()).limit(SEARCH_WINDOW)
+    ).subquery("window")
+    starts = [
+        window.c.search_text.like(bindparam(f"word_{i}", type_=String())) for i in range(words)
+    ]
+    page = select(window).where(*starts, _CALLER_IS_CURRENT)
+    in_window = _order(sort, window.c)
+    return Statement(page.order_by(*in_window.order_by()).limit(bindparam("limit")), TaskRecord)
+
+
+@lru_cache(maxsize=128)
+def _indexed_search_statement(
+    filters: frozenset[str], sort: TaskSort, nulls: tuple[bool, ...] | None
+) -> Statement[TaskRecord]:
+    """The next rows of a search, found by the full-text index. On SQLite the task table's own
+    indexes are set aside (NOT INDEXED), so the index's matches drive the query instead of a
+    walk of the owner's tasks in order."""
+    order = _ORDERS[sort]
     page = (
-        select(*_TASK.c, count.label("total"))
-        .where(*conditions, exists().where(*caller))
-        .order_by(*_order_by(sort))
-        .offset(bindparam("offset"))
+        select(_TASK)
+        .with_hint(_TASK, "NOT INDEXED", dialect_name="sqlite")
+        .where(*_page_conditions(filters, order, nulls), TitlesHaveWords("words"))
+        .where(_CALLER_IS_CURRENT)
+        .order_by(*order.order_by())
         .limit(bindparam("limit"))
     )
-    total = select(count.label("total")).where(*caller)
-    return Statement(page, TaskOnPage), Statement(total, Total)
+    return Statement(page, TaskRecord)
+
+
+@lru_cache(maxsize=128)
+def _scanned_statement(
+    filters: frozenset[str], sort: TaskSort, nulls: tuple[bool, ...] | None
+) -> Statement[Scanned]:
+    """How many rows a search's window held (SEARCH_WINDOW unless the list ended in it)."""
+    order = _ORDERS[sort]
+    window = (
+        select(_TASK.c.id)
+        .where(*_page_conditions(filters, order, nulls))
+        .order_by(*order.order_by())
+        .limit(SEARCH_WINDOW)
+    ).subquery("window")
+    return Statement(select(func.count().label("scanned")).select_from(window), Scanned)
 
 
 async def list_page(
@@ -148,25 +239,38 @@ async def list_page(
     filters: TaskFilters,
     sort: TaskSort,
     page: Page,
-) -> tuple[list[TaskOnPage], int] | None:
-    """A page of the owner's tasks and how many match in all, in one statement (two when the
-    page is empty); None when `token_version` is no longer current (or they were
-    deactivated)."""
+) -> list[TaskRecord]:
+    """Up to `page.size + 1` of the owner's tasks after `page.after` (one more than the page, to
+    tell whether another follows); none when `token_version` is no longer current (or they were
+    deactivated).
+
+    A search reads the next SEARCH_WINDOW tasks in order and keeps those that match, which is
+    enough for any word that is not rare; when that leaves the page short and the list goes on,
+    the full-text index finds the rest."""
     values = {
         "status": filters.status,
         "priority": filters.priority,
         "due_before": filters.due_before,
         "due_after": filters.due_after,
-        "search": contains_pattern(filters.search) if filters.search else None,
     }
     given = {name: value for name, value in values.items() if value is not None}
-    page_statement, total_statement = _list_statements(frozenset(given), sort)
-    params = {**given, "owner_id": owner_id, "token_version": token_version}
-    rows = await run(page_statement, {**params, "offset": page.offset, "limit": page.size})
-    if rows:
-        return rows, rows[0].total
-    totals = await run(total_statement, params)
-    return ([], totals[0].total) if totals else None
+    order = _ORDERS[sort]
+    nulls = None if page.after is None else tuple(value is None for value in page.after)
+    params: dict[str, Any] = {**given, "owner_id": owner_id, "token_version": token_version}
+    if page.after is not None:
+        params |= order.parameters(page.after)
+    params["limit"] = page.size + 1
+    words = filters.search
+    keys = frozenset(given)
+    statement = _page_statement(keys, sort, nulls, len(words))
+    word_params = {f"word_{i}": f"% {word}%" for i, word in enumerate(words)}
+    rows = await run(statement, params | word_params)
+    if len(rows) > page.size or not words:
+        return rows
+    [window] = await run(_scanned_statement(keys, sort, nulls), params)
+    if window.scanned < SEARCH_WINDOW:
+        return rows
+    return await run(_indexed_search_statement(keys, sort, nulls), params | {"words": words})
 
 
 def _if_match(conditional: bool) -> list[Any]:
@@ -223,6 +327,8 @@ async def update_if_current(
     several writers holding the same ETag exactly one succeeds. None when nothing matched, or
     when `token_version` is no longer the owner's.
     """
+    if "title" in values:
+        values = {**values, "search_text": search_text(values["title"])}
     statement = _update_statement(frozenset(values), expected_versions is not None)
     params = _conditional_values(owner_id, token_version, task_id, expected_versions)
     params |= {f"set_{name}": value for name, value in values.items()}

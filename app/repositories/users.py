@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, NamedTuple
 
+from pydantic import AwareDatetime, TypeAdapter
 from sqlalchemy import String, bindparam, delete, func, insert, or_, select, update
 
 from app.core.db import Run, UniqueViolation
@@ -13,7 +14,7 @@ from app.domain.errors import Conflict
 from app.domain.models import User
 from app.domain.records import UserRecord
 from app.domain.types import utcnow
-from app.repositories.pagination import Page
+from app.repositories.pagination import Order, Page
 from generated.models import UserRole
 
 EMAIL_TAKEN = "This email is already registered."
@@ -27,10 +28,6 @@ class Role(NamedTuple):
 
 class UserId(NamedTuple):
     id: uuid.UUID
-
-
-class Total(NamedTuple):
-    total: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -164,8 +161,20 @@ async def count_active_admins(run: Run) -> int:
     return len(await run(_ACTIVE_ADMINS, {}))
 
 
-@lru_cache(maxsize=8)
-def _list_statements(filters: frozenset[str]) -> tuple[Statement[Total], Statement[UserRecord]]:
+ORDER = Order(
+    keys=(_USER.c.created_at, _USER.c.id),
+    descending=True,
+    key_type=TypeAdapter(tuple[AwareDatetime, uuid.UUID]),
+)
+
+
+def sort_key(user: UserRecord) -> tuple[Any, ...]:
+    """`user`'s key in the list's order (newest first)."""
+    return (user.created_at, user.id)
+
+
+@lru_cache(maxsize=16)
+def _page_statement(filters: frozenset[str], after: bool) -> Statement[UserRecord]:
     conditions: list[Any] = []
     if "role" in filters:
         conditions.append(_USER.c.role == bindparam("role"))
@@ -176,26 +185,23 @@ def _list_statements(filters: frozenset[str]) -> tuple[Statement[Total], Stateme
         conditions.append(
             or_(lower_like(_USER.c.email, pattern), lower_like(_USER.c.full_name, pattern))
         )
-    total = select(func.count().label("total")).select_from(_USER).where(*conditions)
-    page = (
-        select(_USER)
-        .where(*conditions)
-        .order_by(_USER.c.created_at.desc(), _USER.c.id.desc())
-        .offset(bindparam("offset"))
-        .limit(bindparam("limit"))
-    )
-    return Statement(total, Total), Statement(page, UserRecord)
+    if after:
+        conditions.append(ORDER.after((False, False)))
+    page = select(_USER).where(*conditions).order_by(*ORDER.order_by()).limit(bindparam("limit"))
+    return Statement(page, UserRecord)
 
 
-async def list_page(run: Run, filters: UserFilters, page: Page) -> tuple[list[UserRecord], int]:
-    """A page of users and how many match in all."""
+async def list_page(run: Run, filters: UserFilters, page: Page) -> list[UserRecord]:
+    """Up to `page.size + 1` users after `page.after`, newest first (one more than the page, to
+    tell whether another follows)."""
     values = {
         "role": filters.role,
         "is_active": filters.is_active,
         "search": contains_pattern(filters.search) if filters.search else None,
     }
     given = {name: value for name, value in values.items() if value is not None}
-    total_statement, page_statement = _list_statements(frozenset(given))
-    [total] = await run(total_statement, given)
-    rows = await run(page_statement, {**given, "offset": page.offset, "limit": page.size})
-    return rows, total.total
+    statement = _page_statement(frozenset(given), page.after is not None)
+    params = {**given, "limit": page.size + 1}
+    if page.after is not None:
+        params |= ORDER.parameters(page.after)
+    return await run(statement, params)

@@ -8,7 +8,7 @@ from app.core.db import Database, Run
 from app.core.security import TokenClaims
 from app.domain.errors import NotFound, PreconditionFailed, Unauthorized, UnprocessableContent
 from app.domain.models import task_etag
-from app.domain.records import TaskOnPage, TaskRecord
+from app.domain.records import TaskRecord
 from app.domain.types import utcnow
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
@@ -68,15 +68,11 @@ async def create_task(run: Run, claims: TokenClaims, data: TaskCreate) -> TaskRe
 
 
 async def list_tasks(
-    database: Database,
-    claims: TokenClaims,
-    filters: TaskFilters,
-    sort: TaskSort,
-    page: Page,
-) -> tuple[list[TaskOnPage], int]:
-    """A page of the caller's tasks and their total, read by a statement that checks the
-    caller's token too."""
-    listed = await tasks_repo.list_page(
+    database: Database, claims: TokenClaims, filters: TaskFilters, sort: TaskSort, page: Page
+) -> tuple[list[TaskRecord], tuple[Any, ...] | None]:
+    """A page of the caller's tasks, read by a statement that checks the caller's token too,
+    and the key of its last row when another page follows."""
+    rows = await tasks_repo.list_page(
         database.read,
         owner_id=claims.user_id,
         token_version=claims.version,
@@ -84,9 +80,12 @@ async def list_tasks(
         sort=sort,
         page=page,
     )
-    if listed is None:  # the statements check nothing else
-        raise Unauthorized()
-    return listed
+    if not rows:  # no tasks, or a token no longer current
+        await auth_service.caller_for_claims(database.read, claims)
+        return [], None
+    tasks = rows[: page.size]
+    more = len(rows) > page.size
+    return tasks, tasks_repo.sort_key(sort, tasks[-1]) if more else None
 
 
 async def get_task(database: Database, claims: TokenClaims, task_id: uuid.UUID) -> TaskRecord:

@@ -1,6 +1,7 @@
 """The current user's profile and user administration."""
 
 import uuid
+from typing import Any
 
 from app.core.db import Database, Run
 from app.core.security import PasswordHasher
@@ -30,8 +31,11 @@ async def update_me(database: Database, user: UserRecord, changes: UserUpdateMe)
 
 async def list_users(
     database: Database, filters: UserFilters, page: Page
-) -> tuple[list[UserRecord], int]:
-    return await users_repo.list_page(database.read, filters, page)
+) -> tuple[list[UserRecord], tuple[Any, ...] | None]:
+    """A page of users, and the key of its last row when another page follows."""
+    rows = await users_repo.list_page(database.read, filters, page)
+    users = rows[: page.size]
+    return users, users_repo.sort_key(users[-1]) if len(rows) > page.size else None
 
 
 async def get_user(run: Run, user_id: uuid.UUID) -> UserRecord:

@@ -182,7 +182,7 @@ export interface paths {
         };
         /**
          * List users
-         * @description Admins only. Filters by role, active flag and a case-insensitive email or name search.
+         * @description Admins only, newest first. Filters by role, active flag and a case-insensitive email or name search.
          */
         get: operations["list_users"];
         put?: never;
@@ -238,8 +238,8 @@ export interface paths {
         };
         /**
          * List the current user's tasks
-         * @description Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id, so pages are
-         *     stable. A page past the end is an empty list with the right total.
+         * @description Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id; pages follow
+         *     `next_cursor`, which keeps the filters and sort it was made with.
          */
         get: operations["list_tasks"];
         put?: never;
@@ -363,7 +363,7 @@ export interface components {
          */
         FieldError: {
             /**
-             * @description Where the problem is, e.g. `["body", "title"]` or `["query", "page"]`.
+             * @description Where the problem is, e.g. `["body", "title"]` or `["query", "cursor"]`.
              * @example [
              *       "body",
              *       "title"
@@ -425,9 +425,19 @@ export interface components {
         FullName: string | null;
         /**
          * @description A case-insensitive substring.
-         * @example report
+         * @example ada
          */
         SearchText: string;
+        /**
+         * @description Words to find in task titles, each matched as the start of a word.
+         * @example report
+         */
+        TaskSearch: string;
+        /**
+         * @description An opaque position in a list, made by the server.
+         * @example WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA
+         */
+        PageCursor: string;
         /**
          * @description A client-chosen key of visible ASCII characters, unique per request the client means once.
          * @example 6f1c1c2e-2a55-4c1e-9d4b-1f0f5b7d3a11
@@ -482,20 +492,16 @@ export interface components {
          * @description A page of users.
          * @example {
          *       "users": [],
-         *       "total": 0,
-         *       "page": 1,
-         *       "per_page": 20
+         *       "per_page": 20,
+         *       "next_cursor": null
          *     }
          */
         UserList: {
             /** @description The users on this page. */
             users: components["schemas"]["User"][];
-            /** @description Users matching the filters, on all pages. */
-            total: number;
-            /** @description This page's number. */
-            page: number;
-            /** @description The page size. */
+            /** @description The page size asked for. */
             per_page: number;
+            next_cursor: components["schemas"]["NextCursor"];
         };
         /**
          * @description What a new user supplies.
@@ -688,21 +694,22 @@ export interface components {
          * @description A page of tasks.
          * @example {
          *       "tasks": [],
-         *       "total": 0,
-         *       "page": 1,
-         *       "per_page": 20
+         *       "per_page": 20,
+         *       "next_cursor": null
          *     }
          */
         TaskList: {
             /** @description The tasks on this page. */
             tasks: components["schemas"]["Task"][];
-            /** @description Tasks matching the filters, on all pages. */
-            total: number;
-            /** @description This page's number. */
-            page: number;
-            /** @description The page size. */
+            /** @description The page size asked for. */
             per_page: number;
+            next_cursor: components["schemas"]["NextCursor"];
         };
+        /**
+         * @description The `cursor` of the next page; null on the last page.
+         * @example WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA
+         */
+        NextCursor: string | null;
         /**
          * @description A new task. Status starts as `todo`.
          * @example {
@@ -1043,20 +1050,17 @@ export interface components {
          */
         UserId: string;
         /**
-         * @description The page number, from 1.
-         * @example 1
+         * @description The `next_cursor` of the page before, to get the page after it; the first page has none.
+         *     A cursor is opaque and belongs to the list it came from: one that was altered, or made for
+         *     other filters, another sort or another caller, is a 422.
+         * @example WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA
          */
-        Page: number;
+        Cursor: components["schemas"]["PageCursor"];
         /**
          * @description Items per page.
          * @example 20
          */
         PerPage: number;
-        /**
-         * @description A case-insensitive substring to search for.
-         * @example report
-         */
-        Search: components["schemas"]["SearchText"];
         /**
          * @description An ETag from an earlier response; the change is made only if it is still current.
          * @example "3"
@@ -1075,6 +1079,11 @@ export interface components {
          * @example /api/v1/tasks/0b5a3f6e-8d47-4c8b-9f3e-2d1c7a9e4b10
          */
         Location: string;
+        /**
+         * @description The next page (RFC 8288), when there is one: `<url>; rel="next"`, the URL of this request with `cursor` set to `next_cursor`.
+         * @example </api/v1/tasks?per_page=20&cursor=WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA>; rel="next"
+         */
+        Link: string;
         /**
          * @description The current version of the task, as a strong entity tag.
          * @example "3"
@@ -1356,10 +1365,12 @@ export interface operations {
         parameters: {
             query?: {
                 /**
-                 * @description The page number, from 1.
-                 * @example 1
+                 * @description The `next_cursor` of the page before, to get the page after it; the first page has none.
+                 *     A cursor is opaque and belongs to the list it came from: one that was altered, or made for
+                 *     other filters, another sort or another caller, is a 422.
+                 * @example WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA
                  */
-                page?: components["parameters"]["Page"];
+                cursor?: components["parameters"]["Cursor"];
                 /**
                  * @description Items per page.
                  * @example 20
@@ -1376,10 +1387,10 @@ export interface operations {
                  */
                 is_active?: boolean;
                 /**
-                 * @description A case-insensitive substring to search for.
-                 * @example report
+                 * @description Only users whose email or name contains this text, ignoring case.
+                 * @example ada
                  */
-                q?: components["parameters"]["Search"];
+                q?: components["schemas"]["SearchText"];
             };
             header?: never;
             path?: never;
@@ -1391,6 +1402,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -1410,9 +1422,8 @@ export interface operations {
                      *           "updated_at": "2026-11-20T09:30:00Z"
                      *         }
                      *       ],
-                     *       "total": 1,
-                     *       "page": 1,
-                     *       "per_page": 20
+                     *       "per_page": 20,
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["UserList"];
@@ -1531,20 +1542,24 @@ export interface operations {
                  */
                 due_after?: string;
                 /**
-                 * @description A case-insensitive substring to search for.
+                 * @description Only tasks whose title has, for every word of `q`, a word that starts with it, ignoring
+                 *     case and accents: `rep q4` finds "Quarterly report (Q4)". Words are runs of letters and
+                 *     digits; everything else in `q` only separates them.
                  * @example report
                  */
-                q?: components["parameters"]["Search"];
+                q?: components["schemas"]["TaskSearch"];
                 /**
                  * @description Sort key; a leading `-` sorts descending.
                  * @example -created_at
                  */
                 sort?: components["schemas"]["TaskSort"];
                 /**
-                 * @description The page number, from 1.
-                 * @example 1
+                 * @description The `next_cursor` of the page before, to get the page after it; the first page has none.
+                 *     A cursor is opaque and belongs to the list it came from: one that was altered, or made for
+                 *     other filters, another sort or another caller, is a 422.
+                 * @example WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA
                  */
-                page?: components["parameters"]["Page"];
+                cursor?: components["parameters"]["Cursor"];
                 /**
                  * @description Items per page.
                  * @example 20
@@ -1561,6 +1576,7 @@ export interface operations {
             200: {
                 headers: {
                     "X-Request-ID": components["headers"]["X-Request-ID"];
+                    Link: components["headers"]["Link"];
                     "RateLimit-Limit": components["headers"]["RateLimit-Limit"];
                     "RateLimit-Remaining": components["headers"]["RateLimit-Remaining"];
                     "RateLimit-Reset": components["headers"]["RateLimit-Reset"];
@@ -1582,9 +1598,8 @@ export interface operations {
                      *           "updated_at": "2026-11-20T09:30:00Z"
                      *         }
                      *       ],
-                     *       "total": 1,
-                     *       "page": 1,
-                     *       "per_page": 20
+                     *       "per_page": 20,
+                     *       "next_cursor": null
                      *     }
                      */
                     "application/json": components["schemas"]["TaskList"];

@@ -14,7 +14,7 @@ from app.repositories.tasks import TaskFilters
 from app.repositories.users import UserFilters
 from generated import models as api
 
-PAGING = {"sort", "page", "per_page"}
+PAGING = {"sort", "cursor", "per_page"}
 # The query parameter `q` is the repositories' `search`.
 RENAMED = {"q": "search"}
 

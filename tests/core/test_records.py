@@ -13,7 +13,7 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from app.core.statements import Statement
 from app.domain.models import IdempotencyKey, Task, User
-from app.domain.records import IdempotencyKeyRecord, TaskOnPage, TaskRecord, UserRecord
+from app.domain.records import IdempotencyKeyRecord, TaskRecord, UserRecord
 from app.domain.types import UTCDateTime
 
 RECORDS: list[tuple[type[Any], Table]] = [
@@ -72,9 +72,3 @@ def test_a_statement_is_compiled_once_per_dialect() -> None:
     assert statement.compiled(postgres) is not statement.compiled(sqlite)
     assert "$1" in statement.compiled(postgres).sql
     assert "?" in statement.compiled(sqlite).sql
-
-
-def test_a_task_on_a_page_is_a_task_record_and_the_total() -> None:
-    hints = get_type_hints(TaskRecord, include_extras=True)
-    assert get_type_hints(TaskOnPage, include_extras=True) == hints | {"total": int}
-    assert TaskOnPage._fields == (*TaskRecord._fields, "total")

@@ -120,7 +120,7 @@ def test_a_task_from_creation_to_deletion_with_etags(me: AuthenticatedClient) ->
 
     page = parsed(list_tasks.sync_detailed(client=me), TaskList, HTTPStatus.OK)
     assert [t.id for t in page.tasks] == [task.id]
-    assert page.total == 1
+    assert page.next_cursor is None
 
     read = get_task.sync_detailed(task.id, client=me)
     assert parsed(read, Task, HTTPStatus.OK) == task
@@ -152,7 +152,7 @@ def test_a_task_from_creation_to_deletion_with_etags(me: AuthenticatedClient) ->
     assert (done.title, done.status) == ("Write the whole report", TaskStatus.COMPLETED)
 
     filtered = list_tasks.sync_detailed(client=me, status=TaskStatus.TODO)
-    assert parsed(filtered, TaskList, HTTPStatus.OK).total == 0
+    assert parsed(filtered, TaskList, HTTPStatus.OK).tasks == []
 
     refused = delete_task.sync_detailed(task.id, client=me, if_match=etag)
     problem(refused, HTTPStatus.PRECONDITION_FAILED)

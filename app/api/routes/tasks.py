@@ -1,9 +1,11 @@
 from typing import Annotated
 
+from starlette.requests import Request
 from starlette.responses import Response
 
 from app.api.deps import (
     AccessClaims,
+    CursorsDep,
     DatabaseDep,
     IdempotencyKey,
     IfMatch,
@@ -14,12 +16,14 @@ from app.api.deps import (
 )
 from app.api.etags import none_match, versions_for_if_match
 from app.api.idempotency import respond_once
+from app.api.paging import list_scope, next_page, page_of
 from app.api.responses import API_PREFIX, model_response, no_content
 from app.api.routing import Router
 from app.core.db import Run
 from app.domain.models import task_etag
 from app.domain.records import TaskRecord
-from app.repositories.pagination import Page
+from app.domain.search import search_words
+from app.repositories import tasks as tasks_repo
 from app.repositories.tasks import TaskFilters
 from app.services import auth as auth_service
 from app.services import tasks as tasks_service
@@ -56,7 +60,11 @@ ListTasksQuery = Annotated[api.ListTasksParametersQuery, query_params(api.ListTa
 
 @router.get("")
 async def list_tasks(
-    claims: AccessClaims, database: DatabaseDep, params: ListTasksQuery
+    request: Request,
+    claims: AccessClaims,
+    database: DatabaseDep,
+    cursors: CursorsDep,
+    params: ListTasksQuery,
 ) -> Response:
     given = params.model_dump()
     filters = TaskFilters(
@@ -64,13 +72,18 @@ async def list_tasks(
         priority=given.get("priority"),
         due_before=as_utc(given.get("due_before"), field="due_before"),
         due_after=as_utc(given.get("due_after"), field="due_after"),
-        search=given.get("q"),
+        search=search_words(given["q"]) if "q" in given else (),
     )
     sort = api.TaskSort(params.sort or api.TaskSort.created_at_desc)
-    page = Page(params.page, params.per_page)
-    tasks, total = await tasks_service.list_tasks(database, claims, filters, sort, page)
-    listed = {"tasks": tasks, "total": total, "page": page.number, "per_page": page.size}
-    return model_response(api.TaskList.model_validate(listed, from_attributes=True))
+    order = tasks_repo.order_of(sort)
+    scope = list_scope("tasks", claims.user_id, filters, sort.value)
+    page = page_of(cursors, scope, order, given.get("cursor"), params.per_page)
+    tasks, last = await tasks_service.list_tasks(database, claims, filters, sort, page)
+    next_cursor, headers = next_page(request, cursors, scope, order, last)
+    listed = api.TaskList(
+        tasks=[_task(task) for task in tasks], per_page=page.size, next_cursor=next_cursor
+    )
+    return model_response(listed, headers=headers)
 
 
 @router.post("")

@@ -8,17 +8,19 @@ from app.api.deps import (
     AccessClaims,
     AdminCaller,
     CurrentUser,
+    CursorsDep,
     DatabaseDep,
     HasherDep,
     UserId,
     json_body,
     query_params,
 )
+from app.api.paging import list_scope, next_page, page_of
 from app.api.rate_limit import limit_login_by_email
 from app.api.responses import API_PREFIX, model_response, no_content
 from app.api.routing import Router
 from app.domain.records import UserRecord
-from app.repositories.pagination import Page
+from app.repositories import users as users_repo
 from app.repositories.users import UserFilters
 from app.services import auth as auth_service
 from app.services import users as users_service
@@ -82,19 +84,24 @@ ListUsersQuery = Annotated[api.ListUsersParametersQuery, query_params(api.ListUs
 
 @router.get("")
 async def list_users(
-    _admin: AdminCaller, database: DatabaseDep, params: ListUsersQuery
+    request: Request,
+    admin: AdminCaller,
+    database: DatabaseDep,
+    cursors: CursorsDep,
+    params: ListUsersQuery,
 ) -> Response:
     given = params.model_dump()
     filters = UserFilters(
         role=given.get("role"), is_active=given.get("is_active"), search=given.get("q")
     )
-    page = Page(params.page, params.per_page)
-    users, total = await users_service.list_users(database, filters, page)
-    return model_response(
-        api.UserList(
-            users=[_user(u) for u in users], total=total, page=page.number, per_page=page.size
-        )
+    scope = list_scope("users", admin.id, filters, "-created_at")
+    page = page_of(cursors, scope, users_repo.ORDER, given.get("cursor"), params.per_page)
+    users, last = await users_service.list_users(database, filters, page)
+    next_cursor, headers = next_page(request, cursors, scope, users_repo.ORDER, last)
+    listed = api.UserList(
+        users=[_user(u) for u in users], per_page=page.size, next_cursor=next_cursor
     )
+    return model_response(listed, headers=headers)
 
 
 @router.get("/{user_id:user_id}")

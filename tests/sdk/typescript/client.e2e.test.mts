@@ -80,19 +80,28 @@ test("create tasks and list them page by page", async () => {
   }
 
   const pages: TaskList[] = [];
-  for (let page = 1; ; page += 1) {
-    const { data, response } = await me.GET("/tasks", {
-      params: { query: { page, per_page: 2, sort: "created_at" } },
-    });
+  let cursor: string | null = null;
+  do {
+    const query: { per_page: number; sort: "created_at"; cursor?: string } = {
+      per_page: 2,
+      sort: "created_at",
+    };
+    if (cursor !== null) {
+      query.cursor = cursor;
+    }
+    const { data, response } = await me.GET("/tasks", { params: { query } });
     assert.equal(response.status, 200);
     assert.ok(data, "a page is returned");
-    assert.equal(data.total, 5);
-    assert.deepEqual([data.page, data.per_page], [page, 2]);
-    if (data.tasks.length === 0) {
-      break;
+    assert.equal(data.per_page, 2);
+    const link = response.headers.get("link");
+    if (data.next_cursor === null) {
+      assert.equal(link, null);
+    } else {
+      assert.ok(link?.endsWith(`cursor=${data.next_cursor}>; rel="next"`), `Link: ${link}`);
     }
     pages.push(data);
-  }
+    cursor = data.next_cursor;
+  } while (cursor !== null);
   assert.deepEqual(
     pages.map((page) => page.tasks.length),
     [2, 2, 1],

@@ -14,7 +14,7 @@ class FieldError:
     """One problem with one part of the request.
 
     Attributes:
-        loc (list[int | str]): Where the problem is, e.g. `["body", "title"]` or `["query", "page"]`.
+        loc (list[int | str]): Where the problem is, e.g. `["body", "title"]` or `["query", "cursor"]`.
         msg (str): What is wrong, for people.
         type_ (str): What is wrong, for programs.
     """

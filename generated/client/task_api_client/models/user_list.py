@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from attrs import define as _attrs_define
 from attrs import field as _attrs_field
@@ -19,15 +19,13 @@ class UserList:
 
     Attributes:
         users (list[User]): The users on this page.
-        total (int): Users matching the filters, on all pages.
-        page (int): This page's number.
-        per_page (int): The page size.
+        per_page (int): The page size asked for.
+        next_cursor (None | str): The `cursor` of the next page; null on the last page.
     """
 
     users: list[User]
-    total: int
-    page: int
     per_page: int
+    next_cursor: None | str
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -36,20 +34,18 @@ class UserList:
             users_item = users_item_data.to_dict()
             users.append(users_item)
 
-        total = self.total
-
-        page = self.page
-
         per_page = self.per_page
+
+        next_cursor: None | str
+        next_cursor = self.next_cursor
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
         field_dict.update(
             {
                 "users": users,
-                "total": total,
-                "page": page,
                 "per_page": per_page,
+                "next_cursor": next_cursor,
             }
         )
 
@@ -67,17 +63,19 @@ class UserList:
 
             users.append(users_item)
 
-        total = d.pop("total")
-
-        page = d.pop("page")
-
         per_page = d.pop("per_page")
+
+        def _parse_next_cursor(data: object) -> None | str:
+            if data is None:
+                return data
+            return cast(None | str, data)
+
+        next_cursor = _parse_next_cursor(d.pop("next_cursor"))
 
         user_list = cls(
             users=users,
-            total=total,
-            page=page,
             per_page=per_page,
+            next_cursor=next_cursor,
         )
 
         user_list.additional_properties = d

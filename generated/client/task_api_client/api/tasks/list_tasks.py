@@ -22,7 +22,7 @@ def _get_kwargs(
     due_after: datetime.datetime | Unset = UNSET,
     q: str | Unset = UNSET,
     sort: TaskSort | Unset = UNSET,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
 ) -> dict[str, Any]:
 
@@ -58,7 +58,7 @@ def _get_kwargs(
 
     params["sort"] = json_sort
 
-    params["page"] = page
+    params["cursor"] = cursor
 
     params["per_page"] = per_page
 
@@ -118,13 +118,13 @@ def sync_detailed(
     due_after: datetime.datetime | Unset = UNSET,
     q: str | Unset = UNSET,
     sort: TaskSort | Unset = UNSET,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
 ) -> Response[Problem | TaskList]:
     """List the current user's tasks
 
-     Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id, so pages are
-    stable. A page past the end is an empty list with the right total.
+     Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id; pages follow
+    `next_cursor`, which keeps the filters and sort it was made with.
 
     Args:
         status (TaskStatus | Unset): Where the task stands.
@@ -132,10 +132,10 @@ def sync_detailed(
             without a due date is due 24 hours after creation.
         due_before (datetime.datetime | Unset):
         due_after (datetime.datetime | Unset):
-        q (str | Unset): A case-insensitive substring.
+        q (str | Unset): Words to find in task titles, each matched as the start of a word.
         sort (TaskSort | Unset): A sort key; `-` sorts descending. Tasks without a due date sort
             last.
-        page (int | Unset):  Default: 1.
+        cursor (str | Unset): An opaque position in a list, made by the server.
         per_page (int | Unset):  Default: 20.
 
     Raises:
@@ -153,7 +153,7 @@ def sync_detailed(
         due_after=due_after,
         q=q,
         sort=sort,
-        page=page,
+        cursor=cursor,
         per_page=per_page,
     )
 
@@ -173,13 +173,13 @@ def sync(
     due_after: datetime.datetime | Unset = UNSET,
     q: str | Unset = UNSET,
     sort: TaskSort | Unset = UNSET,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
 ) -> Problem | TaskList | None:
     """List the current user's tasks
 
-     Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id, so pages are
-    stable. A page past the end is an empty list with the right total.
+     Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id; pages follow
+    `next_cursor`, which keeps the filters and sort it was made with.
 
     Args:
         status (TaskStatus | Unset): Where the task stands.
@@ -187,10 +187,10 @@ def sync(
             without a due date is due 24 hours after creation.
         due_before (datetime.datetime | Unset):
         due_after (datetime.datetime | Unset):
-        q (str | Unset): A case-insensitive substring.
+        q (str | Unset): Words to find in task titles, each matched as the start of a word.
         sort (TaskSort | Unset): A sort key; `-` sorts descending. Tasks without a due date sort
             last.
-        page (int | Unset):  Default: 1.
+        cursor (str | Unset): An opaque position in a list, made by the server.
         per_page (int | Unset):  Default: 20.
 
     Raises:
@@ -209,7 +209,7 @@ def sync(
         due_after=due_after,
         q=q,
         sort=sort,
-        page=page,
+        cursor=cursor,
         per_page=per_page,
     ).parsed
 
@@ -223,13 +223,13 @@ async def asyncio_detailed(
     due_after: datetime.datetime | Unset = UNSET,
     q: str | Unset = UNSET,
     sort: TaskSort | Unset = UNSET,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
 ) -> Response[Problem | TaskList]:
     """List the current user's tasks
 
-     Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id, so pages are
-    stable. A page past the end is an empty list with the right total.
+     Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id; pages follow
+    `next_cursor`, which keeps the filters and sort it was made with.
 
     Args:
         status (TaskStatus | Unset): Where the task stands.
@@ -237,10 +237,10 @@ async def asyncio_detailed(
             without a due date is due 24 hours after creation.
         due_before (datetime.datetime | Unset):
         due_after (datetime.datetime | Unset):
-        q (str | Unset): A case-insensitive substring.
+        q (str | Unset): Words to find in task titles, each matched as the start of a word.
         sort (TaskSort | Unset): A sort key; `-` sorts descending. Tasks without a due date sort
             last.
-        page (int | Unset):  Default: 1.
+        cursor (str | Unset): An opaque position in a list, made by the server.
         per_page (int | Unset):  Default: 20.
 
     Raises:
@@ -258,7 +258,7 @@ async def asyncio_detailed(
         due_after=due_after,
         q=q,
         sort=sort,
-        page=page,
+        cursor=cursor,
         per_page=per_page,
     )
 
@@ -276,13 +276,13 @@ async def asyncio(
     due_after: datetime.datetime | Unset = UNSET,
     q: str | Unset = UNSET,
     sort: TaskSort | Unset = UNSET,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
 ) -> Problem | TaskList | None:
     """List the current user's tasks
 
-     Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id, so pages are
-    stable. A page past the end is an empty list with the right total.
+     Filters, sorts and pages the caller's own tasks. Sorting breaks ties by id; pages follow
+    `next_cursor`, which keeps the filters and sort it was made with.
 
     Args:
         status (TaskStatus | Unset): Where the task stands.
@@ -290,10 +290,10 @@ async def asyncio(
             without a due date is due 24 hours after creation.
         due_before (datetime.datetime | Unset):
         due_after (datetime.datetime | Unset):
-        q (str | Unset): A case-insensitive substring.
+        q (str | Unset): Words to find in task titles, each matched as the start of a word.
         sort (TaskSort | Unset): A sort key; `-` sorts descending. Tasks without a due date sort
             last.
-        page (int | Unset):  Default: 1.
+        cursor (str | Unset): An opaque position in a list, made by the server.
         per_page (int | Unset):  Default: 20.
 
     Raises:
@@ -313,7 +313,7 @@ async def asyncio(
             due_after=due_after,
             q=q,
             sort=sort,
-            page=page,
+            cursor=cursor,
             per_page=per_page,
         )
     ).parsed

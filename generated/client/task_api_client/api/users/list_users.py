@@ -13,7 +13,7 @@ from ...types import UNSET, Response, Unset
 
 def _get_kwargs(
     *,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
     role: UserRole | Unset = UNSET,
     is_active: bool | Unset = UNSET,
@@ -22,7 +22,7 @@ def _get_kwargs(
 
     params: dict[str, Any] = {}
 
-    params["page"] = page
+    params["cursor"] = cursor
 
     params["per_page"] = per_page
 
@@ -91,7 +91,7 @@ def _build_response(*, client: AuthenticatedClient | Client, response: httpx.Res
 def sync_detailed(
     *,
     client: AuthenticatedClient,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
     role: UserRole | Unset = UNSET,
     is_active: bool | Unset = UNSET,
@@ -99,10 +99,10 @@ def sync_detailed(
 ) -> Response[Problem | UserList]:
     """List users
 
-     Admins only. Filters by role, active flag and a case-insensitive email or name search.
+     Admins only, newest first. Filters by role, active flag and a case-insensitive email or name search.
 
     Args:
-        page (int | Unset):  Default: 1.
+        cursor (str | Unset): An opaque position in a list, made by the server.
         per_page (int | Unset):  Default: 20.
         role (UserRole | Unset): What the user may do; admins manage users.
         is_active (bool | Unset):
@@ -117,7 +117,7 @@ def sync_detailed(
     """
 
     kwargs = _get_kwargs(
-        page=page,
+        cursor=cursor,
         per_page=per_page,
         role=role,
         is_active=is_active,
@@ -134,7 +134,7 @@ def sync_detailed(
 def sync(
     *,
     client: AuthenticatedClient,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
     role: UserRole | Unset = UNSET,
     is_active: bool | Unset = UNSET,
@@ -142,10 +142,10 @@ def sync(
 ) -> Problem | UserList | None:
     """List users
 
-     Admins only. Filters by role, active flag and a case-insensitive email or name search.
+     Admins only, newest first. Filters by role, active flag and a case-insensitive email or name search.
 
     Args:
-        page (int | Unset):  Default: 1.
+        cursor (str | Unset): An opaque position in a list, made by the server.
         per_page (int | Unset):  Default: 20.
         role (UserRole | Unset): What the user may do; admins manage users.
         is_active (bool | Unset):
@@ -161,7 +161,7 @@ def sync(
 
     return sync_detailed(
         client=client,
-        page=page,
+        cursor=cursor,
         per_page=per_page,
         role=role,
         is_active=is_active,
@@ -172,7 +172,7 @@ def sync(
 async def asyncio_detailed(
     *,
     client: AuthenticatedClient,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
     role: UserRole | Unset = UNSET,
     is_active: bool | Unset = UNSET,
@@ -180,10 +180,10 @@ async def asyncio_detailed(
 ) -> Response[Problem | UserList]:
     """List users
 
-     Admins only. Filters by role, active flag and a case-insensitive email or name search.
+     Admins only, newest first. Filters by role, active flag and a case-insensitive email or name search.
 
     Args:
-        page (int | Unset):  Default: 1.
+        cursor (str | Unset): An opaque position in a list, made by the server.
         per_page (int | Unset):  Default: 20.
         role (UserRole | Unset): What the user may do; admins manage users.
         is_active (bool | Unset):
@@ -198,7 +198,7 @@ async def asyncio_detailed(
     """
 
     kwargs = _get_kwargs(
-        page=page,
+        cursor=cursor,
         per_page=per_page,
         role=role,
         is_active=is_active,
@@ -213,7 +213,7 @@ async def asyncio_detailed(
 async def asyncio(
     *,
     client: AuthenticatedClient,
-    page: int | Unset = 1,
+    cursor: str | Unset = UNSET,
     per_page: int | Unset = 20,
     role: UserRole | Unset = UNSET,
     is_active: bool | Unset = UNSET,
@@ -221,10 +221,10 @@ async def asyncio(
 ) -> Problem | UserList | None:
     """List users
 
-     Admins only. Filters by role, active flag and a case-insensitive email or name search.
+     Admins only, newest first. Filters by role, active flag and a case-insensitive email or name search.
 
     Args:
-        page (int | Unset):  Default: 1.
+        cursor (str | Unset): An opaque position in a list, made by the server.
         per_page (int | Unset):  Default: 20.
         role (UserRole | Unset): What the user may do; admins manage users.
         is_active (bool | Unset):
@@ -241,7 +241,7 @@ async def asyncio(
     return (
         await asyncio_detailed(
             client=client,
-            page=page,
+            cursor=cursor,
             per_page=per_page,
             role=role,
             is_active=is_active,

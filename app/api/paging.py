@@ -1,0 +1,45 @@
+"""A list's page in HTTP terms: the cursor a request brings, and the `next_cursor` and
+`Link: rel="next"` of its response."""
+
+import json
+from dataclasses import asdict, is_dataclass
+from typing import Any
+from uuid import UUID
+
+from fastapi.exceptions import RequestValidationError
+from starlette.requests import Request
+
+from app.api.cursors import BadCursor, CursorCodec
+from app.repositories.pagination import BadKey, Order, Page
+
+BAD_CURSOR = "The cursor is not one this list gave: start again from the first page."
+
+
+def list_scope(list_name: str, caller: UUID, filters: Any, sort: str) -> str:
+    """What a cursor belongs to: the list, who asks, its filters and sort (not the page size,
+    which may change from page to page)."""
+    given = asdict(filters) if is_dataclass(filters) and not isinstance(filters, type) else filters
+    return json.dumps([list_name, str(caller), given, sort], sort_keys=True, default=str)
+
+
+def page_of(cursors: CursorCodec, scope: str, order: Order, cursor: str | None, size: int) -> Page:
+    """The page a request asks for; a cursor that is not this list's is a 422."""
+    if cursor is None:
+        return Page(size)
+    try:
+        return Page(size, order.load(cursors.decode(scope, cursor)))
+    except (BadCursor, BadKey) as exc:
+        error = {"loc": ("query", "cursor"), "msg": BAD_CURSOR, "type": "cursor"}
+        raise RequestValidationError([error]) from exc
+
+
+def next_page(
+    request: Request, cursors: CursorCodec, scope: str, order: Order, last: tuple[Any, ...] | None
+) -> tuple[str | None, dict[str, str]]:
+    """The `next_cursor` for the rows after the key `last` (None on the last page) and the
+    headers that link to that page."""
+    if last is None:
+        return None, {}
+    cursor = cursors.encode(scope, order.dump(last))
+    url = request.url.include_query_params(cursor=cursor)
+    return cursor, {"Link": f'<{url.path}?{url.query}>; rel="next"'}

@@ -1,0 +1,52 @@
+"""The full-text index of task titles (created by the migrations) as one condition, in each
+database's own terms: every word starts a word of `task.search_text`."""
+
+from typing import Any
+
+from sqlalchemy import Boolean, String, TypeDecorator
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import BindParameter, ColumnElement
+from sqlalchemy.sql.visitors import InternalTraversal
+
+
+class _PrefixQuery(TypeDecorator[tuple[str, ...]]):
+    """Words (letters and digits only, app.domain.search) as the database's prefix query."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: tuple[str, ...] | None, dialect: Dialect) -> str | None:
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return " ".join(f'"{word}"*' for word in value)  # FTS5: implicit AND
+        return " & ".join(f"{word}:*" for word in value)  # tsquery
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
+        raise NotImplementedError("a bind-only type")
+
+
+class TitlesHaveWords(ColumnElement[bool]):
+    """The task's title has each of the words bound to `words` at the start of one of its
+    words, as the full-text index finds it."""
+
+    inherit_cache = True
+    type = Boolean()
+    _traverse_internals = [("words", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, words: str) -> None:
+        self.words: BindParameter[tuple[str, ...]] = BindParameter(words, type_=_PrefixQuery())
+
+
+@compiles(TitlesHaveWords, "sqlite")
+def _fts5(element: TitlesHaveWords, compiler: SQLCompiler, **kw: Any) -> str:
+    words = compiler.process(element.words, **kw)
+    return f"task.rowid IN (SELECT rowid FROM task_search WHERE task_search MATCH {words})"  # noqa: S608
+
+
+@compiles(TitlesHaveWords, "postgresql")
+def _tsvector(element: TitlesHaveWords, compiler: SQLCompiler, **kw: Any) -> str:
+    words = compiler.process(element.words, **kw)
+    return f"to_tsvector('simple', task.search_text) @@ to_tsquery('simple', {words})"
