@@ -204,15 +204,23 @@ def _page_statement(
 def _indexed_search_statement(
     filters: frozenset[str], sort: TaskSort, nulls: tuple[bool, ...] | None
 ) -> Statement[TaskRecord]:
-    """The next rows of a search, found by the full-text index (on SQLite, which would walk the
-    owner's tasks in order instead, the owner is no index key)."""
+    """The next rows of a search, from the full-text index's matches, which are few when this
+    runs (the window held too few), then sorted. The matches are a materialized CTE so that
+    neither database walks the owner's tasks in order instead (PostgreSQL would, guessing the
+    word common; SQLite would for the owner's index, so the owner is no index key there)."""
     order = _ORDERS[sort]
     owner = NotAnIndexKey(_TASK.c.user_id)
-    page = (
+    conditions = _page_conditions(filters, order, nulls, owner)
+    matches = (
         select(_TASK)
-        .where(*_page_conditions(filters, order, nulls, owner), TitlesHaveWords("words"))
+        .where(*conditions, TitlesHaveWords("words"))
+        .cte("matches")
+        .prefix_with("MATERIALIZED")
+    )
+    page = (
+        select(matches)
         .where(_CALLER_IS_CURRENT)
-        .order_by(*order.order_by(nulls))
+        .order_by(*_order(sort, matches.c).order_by(nulls))
         .limit(bindparam("limit"))
     )
     return Statement(page, TaskRecord)
