@@ -197,10 +197,8 @@ def load_for(key: str, app: Server, fixture: seeding.Fixture) -> Load:
     if key == "list":
         return Load("GET", (f"{API}/tasks?per_page=20",), token=reader.access_token)
     if key == "list_5000":
-        pages = len(fixture.bulk_task_ids) // 20
-        numbers = random.Random(2).choices(range(1, pages + 1), k=1000)
-        paths = tuple(f"{API}/tasks?per_page=20&page={n}" for n in numbers)
-        return Load("GET", paths, token=fixture.bulk.access_token)
+        paths = tuple(fixture.bulk_page_paths)
+        return Load("GET", paths, token=fixture.bulk.access_token, random_order=True)
     if key == "create":
         return Load("POST", (f"{API}/tasks",), token=writer.access_token, body=CREATE_BODY)
     if key == "patch":
