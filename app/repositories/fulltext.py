@@ -34,6 +34,7 @@ class TitlesHaveWords(ColumnElement[bool]):
 
     inherit_cache = True
     type = Boolean()
+    _is_implicitly_boolean = True  # a condition as it is, never `= 1`
     _traverse_internals = [("words", InternalTraversal.dp_clauseelement)]
 
     def __init__(self, words: str) -> None:
@@ -50,3 +51,26 @@ def _fts5(element: TitlesHaveWords, compiler: SQLCompiler, **kw: Any) -> str:
 def _tsvector(element: TitlesHaveWords, compiler: SQLCompiler, **kw: Any) -> str:
     words = compiler.process(element.words, **kw)
     return f"to_tsvector('simple', task.search_text) @@ to_tsquery('simple', {words})"
+
+
+class NotAnIndexKey(ColumnElement[Any]):
+    """`column`, which the database must not look up by an index: on SQLite, `+column`, so a
+    search by the full-text index starts from its matches rather than from a walk of the
+    owner's tasks in order (SQLAlchemy renders no `NOT INDEXED` for SQLite)."""
+
+    inherit_cache = True
+    _traverse_internals = [("column", InternalTraversal.dp_clauseelement)]
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.column = column
+        self.type = column.type
+
+
+@compiles(NotAnIndexKey)
+def _column(element: NotAnIndexKey, compiler: SQLCompiler, **kw: Any) -> str:
+    return compiler.process(element.column, **kw)
+
+
+@compiles(NotAnIndexKey, "sqlite")
+def _unary_plus(element: NotAnIndexKey, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"+{compiler.process(element.column, **kw)}"

@@ -31,8 +31,14 @@ class Order:
     descending: bool
     key_type: TypeAdapter[tuple[Any, ...]]
 
-    def order_by(self) -> list[Any]:
-        return [key.desc() if self.descending else key.asc() for key in self.keys]
+    def order_by(self, nulls: tuple[bool, ...] | None = None) -> list[Any]:
+        """ORDER BY for the rows after a key whose `nulls` are as given: after a NULL, the keys
+        up to it are the same in every row (see `after`), and only those past it order them,
+        which lets SQLite see that the index already has them in order."""
+        keys = self.keys
+        if nulls is not None and True in nulls:
+            keys = keys[nulls.index(True) + 1 :]
+        return [key.desc() if self.descending else key.asc() for key in keys]
 
     def after(self, nulls: tuple[bool, ...]) -> Any:
         """Rows after the key in the bind parameters `after_0`, `after_1`...; `nulls` says which

@@ -20,7 +20,7 @@ from app.core.statements import Statement
 from app.domain.models import Task, due_date_missing, priority_rank
 from app.domain.records import TaskRecord
 from app.domain.search import search_text
-from app.repositories.fulltext import TitlesHaveWords
+from app.repositories.fulltext import NotAnIndexKey, TitlesHaveWords
 from app.repositories.pagination import Order, Page
 from app.repositories.users import is_current
 from generated.models import TaskPriority, TaskSort, TaskStatus
@@ -99,13 +99,13 @@ class TaskFilters:
     search: tuple[str, ...] = ()  # the words of `q` (app.domain.search.search_words)
 
 
+# `token_version` is still the token version of the caller (`owner_id`), and they are active.
+_CALLER_IS_CURRENT = exists().where(*is_current(bindparam("owner_id"), bindparam("token_version")))
+
+
 def _callers(task_id: Any = None) -> list[Any]:
-    """The task is the caller's (`owner_id`), and `token_version` is still their token version
-    (and they are active)."""
-    conditions = [
-        _TASK.c.user_id == bindparam("owner_id"),
-        exists().where(*is_current(bindparam("owner_id"), bindparam("token_version"))),
-    ]
+    """The task is the caller's (`owner_id`), and their token is current."""
+    conditions = [_TASK.c.user_id == bindparam("owner_id"), _CALLER_IS_CURRENT]
     if task_id is not None:
         conditions.insert(0, _TASK.c.id == task_id)
     return conditions
@@ -155,22 +155,21 @@ _FILTERS: dict[str, Any] = {
     "due_before": _TASK.c.due_date < bindparam("due_before"),
     "due_after": _TASK.c.due_date >= bindparam("due_after"),
 }
-_MAX_WORDS = 50  # TaskSearch's 100 characters hold no more
 # How many of the owner's next tasks a search reads in order before it asks the full-text
 # index instead: a word in one task in fifty fills a page of 20 from them.
 SEARCH_WINDOW = 1000
 
 
 def _page_conditions(
-    filters: frozenset[str], order: Order, nulls: tuple[bool, ...] | None
+    filters: frozenset[str],
+    order: Order,
+    nulls: tuple[bool, ...] | None,
+    owner: Any = _TASK.c.user_id,
 ) -> list[Any]:
-    conditions = [_TASK.c.user_id == bindparam("owner_id"), *(_FILTERS[f] for f in sorted(filters))]
+    conditions = [owner == bindparam("owner_id"), *(_FILTERS[f] for f in sorted(filters))]
     if nulls is not None:
         conditions.append(order.after(nulls))
     return conditions
-
-
-_CALLER_IS_CURRENT = exists().where(*is_current(bindparam("owner_id"), bindparam("token_version")))
 
 
 @lru_cache(maxsize=256)
@@ -185,32 +184,35 @@ def _page_statement(
     conditions = _page_conditions(filters, order, nulls)
     if not words:
         page = select(_TASK).where(*conditions, _CALLER_IS_CURRENT)
-        return Statement(page.order_by(*order.order_by()).limit(bindparam("limit")), TaskRecord)
+        return Statement(
+            page.order_by(*order.order_by(nulls)).limit(bindparam("limit")), TaskRecord
+        )
     window = (
-        select(_TASK).where(*conditions).order_by(*order.order_by()).limit(SEARCH_WINDOW)
+        select(_TASK).where(*conditions).order_by(*order.order_by(nulls)).limit(SEARCH_WINDOW)
     ).subquery("window")
     starts = [
         window.c.search_text.like(bindparam(f"word_{i}", type_=String())) for i in range(words)
     ]
     page = select(window).where(*starts, _CALLER_IS_CURRENT)
     in_window = _order(sort, window.c)
-    return Statement(page.order_by(*in_window.order_by()).limit(bindparam("limit")), TaskRecord)
+    return Statement(
+        page.order_by(*in_window.order_by(nulls)).limit(bindparam("limit")), TaskRecord
+    )
 
 
 @lru_cache(maxsize=128)
 def _indexed_search_statement(
     filters: frozenset[str], sort: TaskSort, nulls: tuple[bool, ...] | None
 ) -> Statement[TaskRecord]:
-    """The next rows of a search, found by the full-text index. On SQLite the task table's own
-    indexes are set aside (NOT INDEXED), so the index's matches drive the query instead of a
-    walk of the owner's tasks in order."""
+    """The next rows of a search, found by the full-text index (on SQLite, which would walk the
+    owner's tasks in order instead, the owner is no index key)."""
     order = _ORDERS[sort]
+    owner = NotAnIndexKey(_TASK.c.user_id)
     page = (
         select(_TASK)
-        .with_hint(_TASK, "NOT INDEXED", dialect_name="sqlite")
-        .where(*_page_conditions(filters, order, nulls), TitlesHaveWords("words"))
+        .where(*_page_conditions(filters, order, nulls, owner), TitlesHaveWords("words"))
         .where(_CALLER_IS_CURRENT)
-        .order_by(*order.order_by())
+        .order_by(*order.order_by(nulls))
         .limit(bindparam("limit"))
     )
     return Statement(page, TaskRecord)
@@ -225,7 +227,7 @@ def _scanned_statement(
     window = (
         select(_TASK.c.id)
         .where(*_page_conditions(filters, order, nulls))
-        .order_by(*order.order_by())
+        .order_by(*order.order_by(nulls))
         .limit(SEARCH_WINDOW)
     ).subquery("window")
     return Statement(select(func.count().label("scanned")).select_from(window), Scanned)

@@ -1,6 +1,7 @@
 import pytest
 from fastapi.testclient import TestClient
 
+from app.api.contract import load_contract
 from tests.conftest import API, UNREACHABLE_DATABASE_URLS, assert_problem, database_replaced
 
 
@@ -8,7 +9,8 @@ class TestGetHealth:
     def test_reports_version_and_database(self, client: TestClient) -> None:
         response = client.get(f"{API}/health")
         assert response.status_code == 200
-        assert response.json() == {"status": "ok", "version": "1.0.0", "database": "ok"}
+        version = load_contract()["info"]["version"]
+        assert response.json() == {"status": "ok", "version": version, "database": "ok"}
 
     def test_needs_no_authentication(self, client: TestClient) -> None:
         response = client.get(f"{API}/health", headers={"Authorization": "Bearer nonsense"})
