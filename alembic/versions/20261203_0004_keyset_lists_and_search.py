@@ -2,8 +2,9 @@
 
 An index per sort and filter of the task list, each ending in id (the tie break), replaces the
 two that served offset pages; the user list gets its own. Tasks gain `search_text`, the words
-of the title as app.domain.search folds them, indexed by full-text search: on SQLite an FTS5
-table over it, kept in sync by triggers; on PostgreSQL a GIN index of its tsvector.
+of the title as app.domain.search folds them, indexed word by word (split at the spaces only):
+on SQLite an FTS5 table over it (the `ascii` tokenizer, rowids only), kept in sync by triggers;
+on PostgreSQL a GIN index of its words as a tsvector.
 
 Revision ID: 0004
 Revises: 0003
@@ -39,7 +40,7 @@ _WORD = re.compile(r"[^\W_]+")
 # SQLite: the title's words in an FTS5 table whose content is the task table's search_text.
 _SQLITE_SEARCH = [
     "CREATE VIRTUAL TABLE task_search USING fts5("
-    "search_text, content='task', content_rowid='rowid', tokenize='unicode61 remove_diacritics 0')",
+    "search_text, content='task', content_rowid='rowid', tokenize='ascii', detail='none')",
     "CREATE TRIGGER task_search_insert AFTER INSERT ON task BEGIN"
     " INSERT INTO task_search(rowid, search_text) VALUES (new.rowid, new.search_text); END",
     "CREATE TRIGGER task_search_delete AFTER DELETE ON task BEGIN"
@@ -52,13 +53,14 @@ _SQLITE_SEARCH = [
     "INSERT INTO task_search(task_search) VALUES ('rebuild')",
 ]
 _POSTGRES_SEARCH = [
-    "CREATE INDEX ix_task_search_text ON task USING gin (to_tsvector('simple', search_text))",
+    "CREATE INDEX ix_task_search_text ON task"
+    " USING gin (array_to_tsvector(string_to_array(btrim(search_text), ' ')))",
 ]
 
 
 def _search_text(title: str) -> str:
     """app.domain.search.search_text as of this revision."""
-    decomposed = unicodedata.normalize("NFKD", title.casefold())
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", title).casefold())
     folded = "".join(c for c in decomposed if not unicodedata.combining(c))
     return "".join(f" {word}" for word in _WORD.findall(folded))
 

@@ -1,6 +1,7 @@
 """What a task search matches: every word of the query starts a word of the title, ignoring
-case and accents. The title's words are stored folded (`search_text`), and both databases index
-that text, so they find the same tasks."""
+case and accents. The title's words are stored folded, separated by spaces (`search_text`), and
+both databases index exactly those words, splitting at the spaces only (FTS5's `ascii`
+tokenizer, `string_to_array` into a tsvector), so they find the same tasks."""
 
 import re
 import unicodedata
@@ -12,7 +13,7 @@ _WORD = re.compile(r"[^\W_]+")
 
 def words(text: str) -> list[str]:
     """The words of `text`: runs of letters and digits, case-folded, accents removed."""
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    decomposed = unicodedata.normalize("NFKD", unicodedata.normalize("NFKD", text).casefold())
     return _WORD.findall("".join(c for c in decomposed if not unicodedata.combining(c)))
 
 

@@ -1,5 +1,6 @@
 """The full-text index of task titles (created by the migrations) as one condition, in each
-database's own terms: every word starts a word of `task.search_text`."""
+database's own terms: every word starts a word of `task.search_text`. Both take the words as
+they are (letters and digits only, app.domain.search), with no parsing of their own."""
 
 from typing import Any
 
@@ -22,7 +23,7 @@ class _PrefixQuery(TypeDecorator[tuple[str, ...]]):
             return None
         if dialect.name == "sqlite":
             return " ".join(f'"{word}"*' for word in value)  # FTS5: implicit AND
-        return " & ".join(f"{word}:*" for word in value)  # tsquery
+        return " & ".join(f"'{word}':*" for word in value)  # tsquery: quoted lexemes, as they are
 
     def process_result_value(self, value: Any, dialect: Dialect) -> Any:
         raise NotImplementedError("a bind-only type")
@@ -50,7 +51,8 @@ def _fts5(element: TitlesHaveWords, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(TitlesHaveWords, "postgresql")
 def _tsvector(element: TitlesHaveWords, compiler: SQLCompiler, **kw: Any) -> str:
     words = compiler.process(element.words, **kw)
-    return f"to_tsvector('simple', task.search_text) @@ to_tsquery('simple', {words})"
+    lexemes = "array_to_tsvector(string_to_array(btrim(task.search_text), ' '))"
+    return f"{lexemes} @@ CAST({words} AS tsquery)"
 
 
 class NotAnIndexKey(ColumnElement[Any]):

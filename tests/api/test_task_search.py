@@ -43,6 +43,10 @@ TITLES = [
     "AND OR NOT",
     '"quoted" *star* {braces} ^caret',
     f"{LONG_WORD} long",
+    # Letters that case folding, decomposition or an older Unicode than Python's treat apart.
+    "\u03d2psilon ΣΊΣ\u03a5Φ\u039fΣ",
+    "İstanbul ﬁnal ²nd",
+    "ᦰᦱᦲ 🚀 launch",
 ]
 
 # (q, the titles it finds): the query's words are literal, whatever FTS5 or tsquery make of them.
@@ -74,6 +78,10 @@ CASES: list[tuple[str, set[str]]] = [
     (LONG_WORD, {f"{LONG_WORD} long"}),
     (LONG_WORD + "y", set()),
     ("nothing like it", set()),
+    ("\u03a5PSILON σισυφος", {"\u03d2psilon ΣΊΣ\u03a5Φ\u039fΣ"}),
+    ("istanbul fin 2n", {"İstanbul ﬁnal ²nd"}),
+    ("ᦰᦱ", {"ᦰᦱᦲ 🚀 launch"}),
+    ("🚀launch", {"ᦰᦱᦲ 🚀 launch"}),
 ]
 
 
