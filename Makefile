@@ -19,6 +19,7 @@ BASE ?=
 REPORT ?=
 
 .PHONY: help install run test lint generate check-generated migrate migration format lock clean bench fuzz
+.PHONY: bench-scale
 .PHONY: node-install spec-lint spec-diff sdk check-sdk workflow-lint
 .PHONY: spec-diff-comment changelog spec-corpus
 
@@ -43,6 +44,9 @@ fuzz: install ## Fuzz the live server against the contract (EXAMPLES=25; make fu
 
 bench: install ## Benchmark vs a bare /ping (BENCH_DURATION, BENCH_ROUNDS, BENCH_CONNECTIONS...)
 	$(BIN)/python -m scripts.bench
+
+bench-scale: install ## List latency at 1,000 vs 1,000,000 tasks per database (BENCH_SCALE_TASKS...)
+	$(BIN)/python -m scripts.bench.scale
 
 lint: install check-generated spec-lint check-sdk workflow-lint ## ruff, mypy, codegen and SDK drift, spec validation and lint, workflow checks
 	$(BIN)/ruff check .

@@ -89,8 +89,23 @@ FOREIGN_CPU_WARNING = 0.2  # CPUs used by other processes during a run
 PATCH_BODY = json.dumps({"status": "in_progress"}, separators=(",", ":"))
 
 
-def _env(name: str, default: str) -> str:
+def env_or(name: str, default: str) -> str:
     return os.environ.get(name, default)
+
+
+def run_facts() -> dict[str, Any]:
+    """When, on what commit and on what machine a benchmark ran (the start of its JSON)."""
+    commit = subprocess.run(
+        ["git", "describe", "--always", "--dirty"],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    ).stdout.strip()  # fmt: skip
+    return {
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit or None,
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "cpus": os.cpu_count(),
+    }
 
 
 @dataclass(frozen=True)
@@ -120,23 +135,23 @@ class Options:
             description="Benchmark the task API against a bare FastAPI /ping (issue #8).",
         )
         add = parser.add_argument
-        add("--duration", type=int, default=int(_env("BENCH_DURATION", "5")), help="s per run")
-        add("--rounds", type=int, default=int(_env("BENCH_ROUNDS", "3")))
-        add("--connections", type=int, default=int(_env("BENCH_CONNECTIONS", "32")))
-        add("--warmup", type=int, default=int(_env("BENCH_WARMUP", "2")), help="s, 0 for none")
-        add("--workers", default=_env("BENCH_WORKERS", "1,2,4"), help="'' to skip scaling")
-        add("--scale-rounds", type=int, default=int(_env("BENCH_SCALE_ROUNDS", "1")))
-        add("--tasks", type=int, default=int(_env("BENCH_TASKS", "200")), help="reader's tasks")
-        add("--bulk-tasks", type=int, default=int(_env("BENCH_BULK_TASKS", "5000")))
-        add("--endpoints", default=_env("BENCH_ENDPOINTS", ",".join(e.key for e in ENDPOINTS)))
-        add("--loadgen", choices=("auto", "wrk", "python"), default=_env("BENCH_LOADGEN", "auto"))
-        add("--wrk-threads", type=int, default=int(_env("BENCH_WRK_THREADS", "1")))
-        add("--pin", choices=("auto", "0", "1"), default=_env("BENCH_PIN", "auto"))
-        add("--rate-limits", choices=("0", "1"), default=_env("BENCH_RATE_LIMITS", "0"))
-        add("--output", default=_env("BENCH_OUTPUT", "reports/bench.json"))
-        add("--max-seconds", type=int, default=int(_env("BENCH_MAX_SECONDS", "2700")))
-        add("--postgres-url", default=_env("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
-        add("--app", default=_env("BENCH_APP", "app.main:app"), help="the server under test")
+        add("--duration", type=int, default=int(env_or("BENCH_DURATION", "5")), help="s per run")
+        add("--rounds", type=int, default=int(env_or("BENCH_ROUNDS", "3")))
+        add("--connections", type=int, default=int(env_or("BENCH_CONNECTIONS", "32")))
+        add("--warmup", type=int, default=int(env_or("BENCH_WARMUP", "2")), help="s, 0 for none")
+        add("--workers", default=env_or("BENCH_WORKERS", "1,2,4"), help="'' to skip scaling")
+        add("--scale-rounds", type=int, default=int(env_or("BENCH_SCALE_ROUNDS", "1")))
+        add("--tasks", type=int, default=int(env_or("BENCH_TASKS", "200")), help="reader's tasks")
+        add("--bulk-tasks", type=int, default=int(env_or("BENCH_BULK_TASKS", "5000")))
+        add("--endpoints", default=env_or("BENCH_ENDPOINTS", ",".join(e.key for e in ENDPOINTS)))
+        add("--loadgen", choices=("auto", "wrk", "python"), default=env_or("BENCH_LOADGEN", "auto"))
+        add("--wrk-threads", type=int, default=int(env_or("BENCH_WRK_THREADS", "1")))
+        add("--pin", choices=("auto", "0", "1"), default=env_or("BENCH_PIN", "auto"))
+        add("--rate-limits", choices=("0", "1"), default=env_or("BENCH_RATE_LIMITS", "0"))
+        add("--output", default=env_or("BENCH_OUTPUT", "reports/bench.json"))
+        add("--max-seconds", type=int, default=int(env_or("BENCH_MAX_SECONDS", "2700")))
+        add("--postgres-url", default=env_or("BENCH_POSTGRES_URL", DEFAULT_POSTGRES_URL))
+        add("--app", default=env_or("BENCH_APP", "app.main:app"), help="the server under test")
         args = parser.parse_args(argv)
         known = {e.key for e in ENDPOINTS}
         endpoints = tuple(k.strip() for k in args.endpoints.split(",") if k.strip())
@@ -160,12 +175,12 @@ class Options:
             rate_limits=args.rate_limits == "1",
             output=ROOT / args.output,
             max_seconds=args.max_seconds,
-            postgres_url=args.postgres_url if _answers(args.postgres_url) else None,
+            postgres_url=args.postgres_url if postgres_answers(args.postgres_url) else None,
             app=args.app,
         )
 
 
-def _answers(url: str) -> bool:
+def postgres_answers(url: str) -> bool:
     """Whether a PostgreSQL server listens where `url` says (the default one may not exist)."""
     if not is_postgres(url):
         return False
@@ -197,10 +212,8 @@ def load_for(key: str, app: Server, fixture: seeding.Fixture) -> Load:
     if key == "list":
         return Load("GET", (f"{API}/tasks?per_page=20",), token=reader.access_token)
     if key == "list_5000":
-        pages = len(fixture.bulk_task_ids) // 20
-        numbers = random.Random(2).choices(range(1, pages + 1), k=1000)
-        paths = tuple(f"{API}/tasks?per_page=20&page={n}" for n in numbers)
-        return Load("GET", paths, token=fixture.bulk.access_token)
+        paths = tuple(fixture.bulk_page_paths)
+        return Load("GET", paths, token=fixture.bulk.access_token, random_order=True)
     if key == "create":
         return Load("POST", (f"{API}/tasks",), token=writer.access_token, body=CREATE_BODY)
     if key == "patch":
@@ -237,8 +250,8 @@ class Progress:
         left = max(0.0, self.planned - self.spent_planned)
         # Scale the plan by how much slower than planned (startups, idle waits) it has gone.
         factor = elapsed / self.spent_planned if self.spent_planned > 30 else 1.3
-        eta = f", ~{_minutes(left * factor)} left" if left else ""
-        print(f"[{_minutes(elapsed)}{eta}] {message}", file=sys.stderr, flush=True)
+        eta = f", ~{minutes(left * factor)} left" if left else ""
+        print(f"[{minutes(elapsed)}{eta}] {message}", file=sys.stderr, flush=True)
 
     def account(self, seconds: float) -> None:
         self.spent_planned += seconds
@@ -246,7 +259,7 @@ class Progress:
             raise OutOfTime(f"BENCH_MAX_SECONDS={self.max_seconds} reached")
 
 
-def _minutes(seconds: float) -> str:
+def minutes(seconds: float) -> str:
     minutes, rest = divmod(int(seconds), 60)
     return f"{minutes}m{rest:02d}s" if minutes else f"{rest}s"
 
@@ -459,7 +472,7 @@ class Bench:
         o = self.options
         self.progress.say(
             f"load generator: {self.generator.name}; {o.rounds} rounds x {o.duration} s, "
-            f"{o.connections} connections; planned ~{_minutes(self.progress.planned)} of load"
+            f"{o.connections} connections; planned ~{minutes(self.progress.planned)} of load"
         )
         result: dict[str, Any] = {"meta": self.meta(), "backends": {}}
         backends: list[tuple[str, Callable[[], Any]]] = [("sqlite", self._sqlite)]
@@ -496,16 +509,8 @@ class Bench:
                 versions[package] = metadata.version(package)
             except metadata.PackageNotFoundError:
                 versions[package] = None
-        commit = subprocess.run(
-            ["git", "describe", "--always", "--dirty"],
-            cwd=ROOT, capture_output=True, text=True, check=False,
-        ).stdout.strip()  # fmt: skip
         return {
-            "date": datetime.now(UTC).isoformat(timespec="seconds"),
-            "commit": commit or None,
-            "python": platform.python_version(),
-            "machine": platform.machine(),
-            "cpus": os.cpu_count(),
+            **run_facts(),
             "packages": versions,
             "app": o.app,
             "load_generator": self.generator.name,
@@ -540,5 +545,5 @@ def main(argv: list[str]) -> int:
         shutil.rmtree(bench.scratch, ignore_errors=True)
     options.output.parent.mkdir(parents=True, exist_ok=True)
     options.output.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {options.output} in {_minutes(bench.progress.elapsed())}")
+    print(f"\nwrote {options.output} in {minutes(bench.progress.elapsed())}")
     return 0

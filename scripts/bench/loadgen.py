@@ -23,14 +23,16 @@ MARGIN_SECONDS = 90  # a load run that overstays its duration by this much is ki
 
 @dataclass(frozen=True)
 class Load:
-    """What to send. `paths` rotate; with `patch_tasks` ((id, ETag) pairs) every request is a
-    PATCH of a task with If-Match set to that task's current ETag."""
+    """What to send. `paths` rotate, or with `random_order` each request takes one at random;
+    with `patch_tasks` ((id, ETag) pairs) every request is a PATCH of a task with If-Match set
+    to that task's current ETag."""
 
     method: str
     paths: tuple[str, ...]
     token: str | None = None
     body: str | None = None
     patch_tasks: tuple[tuple[str, str], ...] | None = None
+    random_order: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,6 +149,7 @@ class Wrk:
                 "BENCH_TOKEN": load.token or "",
                 "BENCH_BODY": load.body or "",
                 "BENCH_THREADS": str(threads),
+                "BENCH_ORDER": "random" if load.random_order else "rotate",
             }
             paths_file = Path(scratch) / "paths"
             paths_file.write_text("\n".join(load.paths) + "\n")
@@ -190,6 +193,7 @@ class PythonClient:
             "token": load.token,
             "body": load.body,
             "patch_tasks": [list(t) for t in load.patch_tasks] if load.patch_tasks else None,
+            "random_order": load.random_order,
         }
         process = subprocess.Popen(
             [sys.executable, "-m", "scripts.bench.pyload"],

@@ -12,6 +12,7 @@ one JSON result on standard output (the same fields as the wrk scripts' summary 
 
 import asyncio
 import json
+import random
 import sys
 import time
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ class Spec:
     # index is i modulo the number of connections, so no task is ever in flight twice.
     patch_tasks: list[tuple[str, str]] | None = None
     patch_prefix: str = "/api/v1/tasks/"
+    random_order: bool = False  # each request one of `paths` at random (else they rotate)
 
 
 @dataclass
@@ -79,6 +81,7 @@ async def _connection(index: int, spec: Spec, deadline: float, tally: Tally) -> 
     if spec.patch_tasks is not None:
         owned = spec.patch_tasks[index :: spec.connections]
     prepared = [_request(spec, spec.method, path, {}) for path in spec.paths]
+    pick = random.Random(index).randrange if spec.random_order else None
     turn = index
     try:
         while time.perf_counter() < deadline:
@@ -87,7 +90,7 @@ async def _connection(index: int, spec: Spec, deadline: float, tally: Tally) -> 
                 path = spec.patch_prefix + task_id
                 data = _request(spec, "PATCH", path, {"If-Match": etag})
             else:
-                data = prepared[turn % len(prepared)]
+                data = prepared[pick(len(prepared)) if pick else turn % len(prepared)]
             start = time.perf_counter()
             writer.write(data)
             status, headers, _ = await asyncio.wait_for(_read_response(reader), TIMEOUT_SECONDS)

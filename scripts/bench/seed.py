@@ -1,7 +1,8 @@
 """Users and tasks made through the API, the way a client makes them (no rows written by hand).
 
 A *reader* owns a couple of hundred tasks (GET /tasks/{id} reads one of them; the list pages
-them), a *bulk* user owns thousands (read at random, paged at random), and a *writer* receives
+them), a *bulk* user owns thousands (read at random, and paged at random through the cursors of
+all its pages, collected once), and a *writer* receives
 the creates and owns the tasks that PATCH rewrites, so that the creates never change what the
 lists count. Creating thousands of tasks prints a progress line every thousand.
 """
@@ -9,10 +10,12 @@ lists count. Creating thousands of tasks prints a progress line every thousand.
 import secrets
 import sys
 from dataclasses import dataclass
+from urllib.parse import quote
 
 import httpx
 
 API = "/api/v1"
+PER_PAGE = 20
 PRIORITIES = ("low", "medium", "high", "urgent")
 TIMEOUT = httpx.Timeout(30.0)
 
@@ -35,6 +38,7 @@ class Fixture:
     read_task_ids: list[str]
     bulk_task_ids: list[str]
     patch_task_ids: list[str]
+    bulk_page_paths: list[str]  # every page of the bulk user's list, by its cursor
 
 
 def _check(response: httpx.Response, status: int) -> httpx.Response:
@@ -76,18 +80,32 @@ def _create_tasks(client: httpx.Client, account: Account, count: int, label: str
     return ids
 
 
+def _page_paths(client: httpx.Client, account: Account) -> list[str]:
+    """The path of every page of the account's task list: the first, then each by the cursor
+    the page before it gave."""
+    first = f"{API}/tasks?per_page={PER_PAGE}"
+    paths = [first]
+    while True:
+        page = _check(client.get(paths[-1], headers=account.headers()), 200).json()
+        if page["next_cursor"] is None:
+            return paths
+        paths.append(f"{first}&cursor={quote(page['next_cursor'], safe='')}")
+
+
 def seed(base_url: str, *, read_tasks: int, bulk_tasks: int, patch_tasks: int) -> Fixture:
     with httpx.Client(base_url=base_url, timeout=TIMEOUT) as client:
         reader = _register(client, "reader")
         bulk = _register(client, "bulk")
         writer = _register(client, "writer")
+        bulk_task_ids = _create_tasks(client, bulk, bulk_tasks, "bulk")
         return Fixture(
             reader=reader,
             bulk=bulk,
             writer=writer,
             read_task_ids=_create_tasks(client, reader, read_tasks, "read"),
-            bulk_task_ids=_create_tasks(client, bulk, bulk_tasks, "bulk"),
+            bulk_task_ids=bulk_task_ids,
             patch_task_ids=_create_tasks(client, writer, patch_tasks, "patch"),
+            bulk_page_paths=_page_paths(client, bulk) if bulk_tasks else [],
         )
 
 

@@ -1,7 +1,8 @@
 -- One method against a rotating list of paths, with an optional bearer token and JSON body.
 -- Configured by the harness through the environment:
 --   BENCH_METHOD (GET), BENCH_PATHS (a file, one path a line; default: the URL's path),
---   BENCH_TOKEN (sent as "Authorization: Bearer ..."), BENCH_BODY (sent as application/json).
+--   BENCH_TOKEN (sent as "Authorization: Bearer ..."), BENCH_BODY (sent as application/json),
+--   BENCH_ORDER (rotate: the paths in turn; random: any one of them for each request).
 -- Requests are formatted once in init(); request() only picks the next one.
 package.path = os.getenv("BENCH_LUA_DIR") .. "/?.lua;" .. package.path
 local common = require("common")
@@ -9,6 +10,7 @@ local common = require("common")
 local prepared = {}
 local counter = 0
 local thread_count = 0
+local random_order = false
 
 function setup(thread)
   thread:set("thread_index", thread_count)
@@ -36,9 +38,12 @@ function init(args)
   -- Threads start at different offsets so they do not walk the list in lockstep.
   local threads = tonumber(os.getenv("BENCH_THREADS") or "1")
   counter = (thread_index * math.floor(#prepared / threads)) % #prepared
+  random_order = os.getenv("BENCH_ORDER") == "random"
+  math.randomseed(thread_index + 1)
 end
 
 function request()
+  if random_order then return prepared[math.random(#prepared)] end
   counter = counter % #prepared + 1
   return prepared[counter]
 end
