@@ -66,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
-    app.state.rate_limiter = RateLimiter(settings) if settings.RATE_LIMIT_ENABLED else None
+    app.state.rate_limiter = RateLimiter(settings, metrics) if settings.RATE_LIMIT_ENABLED else None
     install_problem_handlers(app)
     for router in (tasks.router, users.router, auth.router, health.router):  # busiest first
         add_routes(app, router)

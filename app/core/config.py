@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Unset: budgets live in this process. Set (redis://host:6379/0): shared by every process.
     REDIS_URL: str | None = None
     RATE_LIMIT_KEY_PREFIX: str = "taskapi"
+    # How long a request waits for Redis; then it is served unlimited, or refused with a 503.
+    RATE_LIMIT_TIMEOUT_MS: int = Field(default=250, ge=1)
+    RATE_LIMIT_FAIL_OPEN: bool = True
     MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1)
 
     ALLOWED_ORIGINS: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
