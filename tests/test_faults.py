@@ -25,6 +25,8 @@ RECOVERY_SECONDS = 20.0  # generous: the machine is shared
 # Full paths (a missing binary fails the tests that need it, with its name).
 REDIS_SERVER = shutil.which("redis-server") or "redis-server"
 REDIS_CLI = shutil.which("redis-cli") or "redis-cli"
+MOUNT = shutil.which("mount") or "mount"
+UMOUNT = shutil.which("umount") or "umount"
 
 
 @contextmanager
@@ -156,3 +158,151 @@ def _metric(http: httpx.Client, name: str) -> float:
         if line.startswith(name + " "):
             return float(line.split()[1])
     raise AssertionError(f"no {name} in /metrics")
+
+
+@contextmanager
+def small_filesystem(directory: Path, size: str) -> Iterator[Path]:
+    """A tmpfs of `size` mounted on `directory` (needs root), unmounted when the block ends."""
+    directory.mkdir()
+    subprocess.run(
+        [MOUNT, "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(directory)], check=True
+    )
+    try:
+        yield directory
+    finally:
+        subprocess.run([UMOUNT, "--lazy", str(directory)], check=True)
+
+
+def fill(path: Path) -> None:
+    """Write zeros to `path` until its filesystem has no space left."""
+    with path.open("wb") as filler:
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+                filler.flush()
+        except OSError:
+            pass
+
+
+class TestFullDisk:
+    def test_every_endpoint_answers_503_then_serves_again_once_space_is_back(
+        self, tmp_path: Path
+    ) -> None:
+        with small_filesystem(tmp_path / "disk", "3m") as disk:
+            url = f"sqlite:///{disk}/app.db"
+            acknowledged: dict[str, str] = {}  # task id -> title, as last acknowledged
+            with live_server(url) as server, client(server) as http:
+                headers = signed_up(http)
+                for i in range(20):
+                    made = http.post(f"{API}/tasks", json={"title": f"before {i}"}, headers=headers)
+                    assert made.status_code == 201
+                    acknowledged[made.json()["id"]] = made.json()["title"]
+                fill(disk / "filler")
+                statuses = exercise(http, headers, acknowledged)
+                assert 500 not in statuses
+                assert 503 in statuses
+                (disk / "filler").unlink()
+                took = until(
+                    lambda: created(http, headers, acknowledged, "after"), "creates succeed again"
+                )
+                print(f"disk space back: creates succeed again within {took:.2f} s")
+                assert set(exercise(http, headers, acknowledged)) <= {200, 201, 204, 404}
+                assert stored(http, headers) == acknowledged
+            with live_server(url) as restarted, client(restarted) as http:
+                assert created(http, headers, acknowledged, "after a restart")
+                assert stored(http, headers) == acknowledged
+
+    def test_a_write_that_fails_for_space_gives_the_wal_s_space_back(self, tmp_path: Path) -> None:
+        """Updates of one task rewrite pages the database file already has: once a write fails
+        for space, the WAL is checkpointed into them and truncated, and the space it held
+        serves the next writes, with the disk still full."""
+        disk = tmp_path / "disk"
+        with (
+            small_filesystem(disk, "3m"),
+            live_server(f"sqlite:///{disk}/app.db") as server,
+            client(server) as http,
+        ):
+            headers = signed_up(http)
+            task = http.post(f"{API}/tasks", json={"title": "t"}, headers=headers).json()
+            path = f"{API}/tasks/{task['id']}"
+            for i in range(120):  # past CHECKPOINT_EVERY_WRITES: the pages are in the file
+                assert http.patch(path, json={"title": f"{i}"}, headers=headers).is_success
+            fill(disk / "filler")
+            wal = disk / "app.db-wal"
+            statuses: list[int] = []
+            grown = 0
+            while 503 not in statuses:
+                assert len(statuses) < 2000, "the disk never filled"
+                grown = max(grown, wal.stat().st_size)
+                title = f"full {len(statuses)}"
+                patched = http.patch(path, json={"title": title}, headers=headers)
+                statuses.append(patched.status_code)
+            assert set(statuses) == {200, 503}
+            until(lambda: wal.stat().st_size < grown, "the WAL truncated")
+            again = http.patch(path, json={"title": "after"}, headers=headers)
+            assert again.status_code == 200, "the WAL's space did not serve the next write"
+            assert http.get(path, headers=headers).json()["title"] == "after"
+
+
+def created(
+    http: httpx.Client, headers: dict[str, str], acknowledged: dict[str, str], title: str
+) -> bool:
+    made = http.post(f"{API}/tasks", json={"title": title}, headers=headers)
+    assert made.status_code in (201, 503), made.text
+    if made.status_code == 201:
+        acknowledged[made.json()["id"]] = title
+    return made.status_code == 201
+
+
+def exercise(
+    http: httpx.Client, headers: dict[str, str], acknowledged: dict[str, str]
+) -> list[int]:
+    """Every kind of endpoint once or more, on one connection; the statuses. What was
+    acknowledged is recorded in `acknowledged`."""
+    statuses = []
+    some = sorted(acknowledged)
+    for i in range(10):
+        body = {"title": f"full {i}"}
+        for key in (None, f"key-{i}-{time.monotonic_ns()}"):
+            key_header = {} if key is None else {"Idempotency-Key": key}
+            made = http.post(f"{API}/tasks", json=body, headers=headers | key_header)
+            statuses.append(made.status_code)
+            if made.status_code == 201:
+                acknowledged[made.json()["id"]] = body["title"]
+    for i, task_id in enumerate(some[:4]):
+        patched = http.patch(
+            f"{API}/tasks/{task_id}", json={"title": f"patched {i}"}, headers=headers
+        )
+        statuses.append(patched.status_code)
+        if patched.status_code == 200:
+            acknowledged[task_id] = f"patched {i}"
+        replaced = http.put(
+            f"{API}/tasks/{task_id}",
+            json={"title": f"put {i}", "priority": "high", "status": "completed"},
+            headers=headers,
+        )
+        statuses.append(replaced.status_code)
+        if replaced.status_code == 200:
+            acknowledged[task_id] = f"put {i}"
+    deleted = http.delete(f"{API}/tasks/{some[-1]}", headers=headers)
+    statuses.append(deleted.status_code)
+    if deleted.status_code == 204:
+        del acknowledged[some[-1]]
+    statuses.append(http.get(f"{API}/tasks", headers=headers).status_code)
+    statuses.append(http.get(f"{API}/tasks/{some[0]}", headers=headers).status_code)
+    statuses.append(http.get(f"{API}/users/me", headers=headers).status_code)
+    statuses.append(
+        http.patch(f"{API}/users/me", json={"full_name": "Ada"}, headers=headers).status_code
+    )
+    email = unique_email()
+    statuses.append(
+        http.post(f"{API}/auth/register", json={"email": email, "password": PASSWORD}).status_code
+    )
+    statuses.append(http.get(f"{API}/health").status_code)
+    return statuses
+
+
+def stored(http: httpx.Client, headers: dict[str, str]) -> dict[str, str]:
+    listing = http.get(f"{API}/tasks", params={"per_page": 100}, headers=headers)
+    assert listing.status_code == 200
+    return {task["id"]: task["title"] for task in listing.json()["tasks"]}
