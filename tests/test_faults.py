@@ -6,12 +6,16 @@ server recovers on its own, and that every acknowledged write is readable afterw
 The Redis servers here are this module's own (`redis-server` on a free port), never a shared one.
 """
 
+import json
 import shutil
+import signal
+import socket
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -306,3 +310,92 @@ def stored(http: httpx.Client, headers: dict[str, str]) -> dict[str, str]:
     listing = http.get(f"{API}/tasks", params={"per_page": 100}, headers=headers)
     assert listing.status_code == 200
     return {task["id"]: task["title"] for task in listing.json()["tasks"]}
+
+
+def exchange(server: Server, request: bytes, *, then: bytes = b"", pause: float = 0.0) -> bytes:
+    """Send `request` on a new connection (and `then`, after `pause` s); everything the server
+    sends until it closes the connection."""
+    with socket.create_connection((HOST, server.port), timeout=30) as connection:
+        connection.sendall(request)
+        if then:
+            time.sleep(pause)
+            connection.sendall(then)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def problem_of(answer: bytes, status: int) -> dict[str, Any]:
+    """The problem+json answer of `status` that closes the connection."""
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    assert lines[0].startswith(f"HTTP/1.1 {status} "), lines[0]
+    fields = {name.lower(): value for name, _, value in (f.partition(": ") for f in lines[1:])}
+    assert fields["content-type"] == "application/problem+json"
+    assert fields["connection"] == "close"
+    problem: dict[str, Any] = json.loads(body)
+    assert problem["status"] == status
+    assert fields["x-request-id"] == problem["request_id"]
+    return problem
+
+
+class TestClients:
+    FRAMING = {
+        "MAX_HEADER_BYTES": "8192",
+        "MAX_HEADER_COUNT": "20",
+        "REQUEST_HEADER_TIMEOUT_S": "1",
+        "REQUEST_BODY_TIMEOUT_S": "1",
+    }
+
+    def test_framing_over_its_bounds_is_a_problem_and_a_closed_connection(
+        self, sqlite_url: str
+    ) -> None:
+        with live_server(sqlite_url, env=self.FRAMING) as server:
+            get = b"GET /api/v1/health HTTP/1.1\r\nHost: x\r\n"
+            problem_of(exchange(server, get + b"X-Big: " + b"a" * 9000 + b"\r\n\r\n"), 431)
+            many = b"".join(b"X-%d: y\r\n" % i for i in range(21))
+            problem_of(exchange(server, get + many + b"\r\n"), 431)
+            problem_of(exchange(server, b"NOT HTTP AT ALL\r\n\r\n"), 400)
+            start = time.monotonic()
+            problem_of(exchange(server, get), 408)  # the blank line never comes
+            problem_of(exchange(server, b""), 408)  # a connection that sends nothing
+            body = b'{"email": "a@example.com", "password": "correct-horse-battery"}'
+            head = (
+                b"POST /api/v1/auth/register HTTP/1.1\r\nHost: x\r\n"
+                b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+            )
+            problem = problem_of(exchange(server, head + body[:10]), 408)  # the rest never comes
+            assert problem["instance"] == "/api/v1/auth/register"
+            assert time.monotonic() - start < 3 * RECOVERY_SECONDS
+            with client(server) as http:  # the server is fine
+                assert health(http)["status"] == "ok"
+
+    def test_sigterm_answers_a_slow_upload_503_and_lets_other_requests_finish(
+        self, sqlite_url: str
+    ) -> None:
+        with live_server(sqlite_url) as server:
+            with client(server) as http:
+                headers = signed_up(http)
+            body = b'{"title": "a slow upload"}'
+            head = (
+                f"POST {API}/tasks HTTP/1.1\r\nHost: x\r\n"
+                f"Authorization: {headers['Authorization']}\r\nContent-Type: application/json\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n"
+            ).encode()
+            with socket.create_connection((HOST, server.port), timeout=30) as upload:
+                upload.sendall(head + body[:5])
+                time.sleep(0.5)  # the app waits for the rest of the body
+                start = time.monotonic()
+                server.process.send_signal(signal.SIGTERM)
+                answer = b""
+                while chunk := upload.recv(65536):  # the rest of the body never comes
+                    answer += chunk
+            problem = problem_of(answer, 503)
+            assert answer.split(b"\r\n\r\n")[0].lower().count(b"retry-after: ") == 1
+            assert problem["detail"].startswith("The server is shutting down")
+            assert server.process.wait(timeout=30) in (0, -signal.SIGTERM)
+            print(f"SIGTERM with a slow upload: exited after {time.monotonic() - start:.2f} s")
+        with live_server(sqlite_url) as restarted, client(restarted) as http:
+            listing = http.get(f"{API}/tasks", headers=headers)
+            assert listing.json()["total"] == 0  # the refused upload changed nothing
