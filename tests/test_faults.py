@@ -123,8 +123,9 @@ class TestRedis:
                 assert int(refused.headers["retry-after"]) >= 1
             assert health(http)["status"] == "degraded"
             with redis_server(port):
-                until(lambda: health(http)["status"] == "ok", "health ok with Redis back")
+                took = until(lambda: health(http)["status"] == "ok", "health ok with Redis back")
                 signed_up(http)
+            print(f"Redis back (fail closed): served again within {took:.2f} s")
 
     def test_paused_redis_costs_at_most_the_timeout(self, sqlite_url: str) -> None:
         port = free_port()
@@ -145,6 +146,9 @@ class TestRedis:
                 assert max(seconds for _, seconds in served) < 3
                 assert health(http)["status"] == "degraded"
                 until(lambda: health(http)["status"] == "ok", "Redis answers after the pause")
+                after = time.monotonic() - paused_until
+                slowest = max(seconds for _, seconds in served)
+                print(f"Redis paused: slowest request {slowest:.2f} s; ok {after:.2f} s after")
                 limited = http.get(f"{API}/tasks", headers=headers)
                 assert limited.headers["ratelimit-limit"] == "100000"
                 assert limited.json()["total"] == len(served)
