@@ -134,13 +134,6 @@ async def _until_unlocked(attempt: Callable[[], T], deadline: float) -> T:
         await asyncio.sleep(delay)
 
 
-async def _run(connection: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> Rows:
-    try:
-        return _fetch(connection, sql, parameters)
-    except sqlite3.DatabaseError as exc:
-        _raise_for(exc)
-
-
 class SQLiteRunner:
     """Statements on one SQLite file (see the module docstring)."""
 
@@ -193,6 +186,7 @@ class SQLiteRunner:
                 connection = self._writer_connection()
                 rows = await _until_unlocked(partial(_fetch, connection, sql, parameters), deadline)
             except sqlite3.DatabaseError as exc:
+                self._close_writer()  # rolls back
                 self._write_failed(exc)
         self._committed()
         return rows
@@ -213,22 +207,32 @@ class SQLiteRunner:
                 connection = self._writer_connection()
                 await _until_unlocked(partial(connection.execute, "BEGIN IMMEDIATE"), deadline)
             except sqlite3.DatabaseError as exc:
+                self._close_writer()  # rolls back
                 self._write_failed(exc)
             try:
-                yield partial(_run, connection)
-            except sqlite3.DatabaseError as exc:
-                self._write_failed(exc)
+                yield partial(self._run, connection)
             except BaseException:
                 self._close_writer()  # rolls back
                 raise
             try:
                 connection.execute("COMMIT")
             except sqlite3.DatabaseError as exc:
+                self._close_writer()  # rolls back
                 self._write_failed(exc)
             except BaseException:
                 self._close_writer()
                 raise
         self._committed()
+
+    async def _run(
+        self, connection: sqlite3.Connection, sql: str, parameters: Sequence[Any]
+    ) -> Rows:
+        """A statement of a transaction (one that fails for a duplicate key is undone alone,
+        and the transaction may go on)."""
+        try:
+            return _fetch(connection, sql, parameters)
+        except sqlite3.DatabaseError as exc:
+            self._write_failed(exc)
 
     def _writer_connection(self) -> sqlite3.Connection:
         if self._writer is None:
@@ -236,9 +240,8 @@ class SQLiteRunner:
         return self._writer
 
     def _write_failed(self, error: sqlite3.DatabaseError) -> NoReturn:
-        """Roll back (by closing the writer connection) and raise the app's error; when the
-        disk is full, free the WAL's space first."""
-        self._close_writer()
+        """The app's error for a failed write; when the disk is full, free the WAL's space
+        first."""
         if sqlite_code(error) == sqlite3.SQLITE_FULL:
             self._start_checkpoint("TRUNCATE")
         _raise_for(error)
