@@ -57,9 +57,12 @@ class Budget:
 
 class RateLimiter:
     def __init__(self, settings: Settings, metrics: Metrics | None = None) -> None:
-        self._timeout_s = settings.RATE_LIMIT_TIMEOUT_MS / 1000
+        # Memory answers at once: only Redis's round trips are bounded (the timer is a visible
+        # share of the limiter's time).
+        self._timeout_s: float | None = None
         storage: Storage
         if settings.REDIS_URL:
+            self._timeout_s = settings.RATE_LIMIT_TIMEOUT_MS / 1000
             storage = RedisStorage(
                 f"async+{settings.REDIS_URL}",
                 wrap_exceptions=True,
