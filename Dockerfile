@@ -69,4 +69,5 @@ HEALTHCHECK --interval=10s --timeout=5s --start-period=30s --retries=3 \
 # Exec form: uvicorn is PID 1 and gets SIGTERM itself: it stops accepting connections, lets
 # in-flight requests finish (UVICORN_TIMEOUT_GRACEFUL_SHUTDOWN), stops its workers and exits 0.
 STOPSIGNAL SIGTERM
-CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--no-access-log"]
+CMD ["uvicorn", "app.main:app", "--host", "0.0.0.0", "--port", "8000", "--proxy-headers", "--no-access-log", \
+     "--http", "app.api.server:BoundedHttpProtocol"]

@@ -34,7 +34,8 @@ $(STAMP): requirements.lock pyproject.toml
 install: $(STAMP) ## Create .venv/ with the pinned dependencies (idempotent)
 
 run: install ## Serve on HOST:PORT (default 127.0.0.1:8000) with SQLite under ./data/
-	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log
+	$(BIN)/uvicorn app.main:app --host $(HOST) --port $(PORT) --workers $(WORKERS) --no-access-log \
+		--http app.api.server:BoundedHttpProtocol --timeout-graceful-shutdown 30
 
 test: install node-install ## Run the whole test suite
 	$(BIN)/pytest

@@ -12,9 +12,9 @@ from starlette.responses import Response
 from app.api.contract import install_contract, load_contract
 from app.api.cursors import CursorCodec
 from app.api.middleware.access_log import Metrics
-from app.api.middleware.body_size import BodySizeLimitMiddleware
 from app.api.middleware.cross_origin import CrossOriginMiddleware
 from app.api.middleware.envelope import EnvelopeMiddleware
+from app.api.middleware.request_body import RequestBodyMiddleware
 from app.api.problems import install_problem_handlers
 from app.api.rate_limit import RateLimiter
 from app.api.routes import auth, health, tasks, users
@@ -68,7 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
-    app.state.rate_limiter = RateLimiter(settings) if settings.RATE_LIMIT_ENABLED else None
+    app.state.rate_limiter = RateLimiter(settings, metrics) if settings.RATE_LIMIT_ENABLED else None
     install_problem_handlers(app)
     for router in (tasks.router, users.router, auth.router, health.router):  # busiest first
         add_routes(app, router)
@@ -76,7 +76,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     if metrics is not None:
         install_metrics(app, metrics)
     # Added last is outermost: the request id exists before anything else runs.
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.MAX_BODY_BYTES)
+    app.add_middleware(
+        RequestBodyMiddleware,
+        max_bytes=settings.MAX_BODY_BYTES,
+        timeout_s=settings.REQUEST_BODY_TIMEOUT_S,
+    )
     app.add_middleware(
         CrossOriginMiddleware,
         allow_origins=settings.ALLOWED_ORIGINS,

@@ -32,10 +32,14 @@ class FieldError(BaseModel):
 
 class Status(StrEnum):
     """
-    Overall status.
+    `ok` when every component answers; `degraded` when only the rate limiter's store
+    (Redis) does not: requests are still served (without rate limits, or refused with
+    503 when the server is set to fail closed).
+
     """
 
     ok = "ok"
+    degraded = "degraded"
 
 
 class Database(StrEnum):
@@ -46,6 +50,17 @@ class Database(StrEnum):
     ok = "ok"
 
 
+class Redis(StrEnum):
+    """
+    Whether Redis, which holds the shared rate-limit budgets, answered a ping in time.
+    Absent when the server keeps its budgets in memory (no Redis configured).
+
+    """
+
+    ok = "ok"
+    unavailable = "unavailable"
+
+
 class Health(BaseModel):
     """
     The service's health.
@@ -53,7 +68,10 @@ class Health(BaseModel):
 
     status: Status
     """
-    Overall status.
+    `ok` when every component answers; `degraded` when only the rate limiter's store
+    (Redis) does not: requests are still served (without rate limits, or refused with
+    503 when the server is set to fail closed).
+
     """
     version: Annotated[str, Field(examples=["1.0.0"])]
     """
@@ -62,6 +80,12 @@ class Health(BaseModel):
     database: Database
     """
     Whether the database answered a query.
+    """
+    redis: Redis | MISSING = MISSING
+    """
+    Whether Redis, which holds the shared rate-limit budgets, answered a ping in time.
+    Absent when the server keeps its budgets in memory (no Redis configured).
+
     """
 
 

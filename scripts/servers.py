@@ -24,6 +24,8 @@ ROOT = Path(__file__).resolve().parents[1]
 HOST = "127.0.0.1"
 STARTUP_SECONDS = 90.0
 STOP_SECONDS = 20.0
+HTTP_PROTOCOL = "app.api.server:BoundedHttpProtocol"
+GRACEFUL_SHUTDOWN_SECONDS = 10  # under STOP_SECONDS: a stop never needs SIGKILL
 
 # Settings the API reads; inherited values are dropped so that the benchmark runs the same
 # configuration whatever the calling shell exports (DATABASE_URL only chooses the databases).
@@ -80,14 +82,16 @@ class Server:
 
 
 def uvicorn_command(target: str, port: int, workers: int) -> list[str]:
-    """The same flags for both servers: one event loop per worker, uvloop and httptools when
-    installed (uvicorn's "auto"), no access log."""
+    """The same flags for every server, those of `make run`: one event loop per worker, uvloop
+    when installed, httptools with the framing bounds of app.api.server, a bounded graceful
+    shutdown, no access log."""
     return [
         sys.executable, "-m", "uvicorn", target,
         "--app-dir", str(ROOT),
         "--host", HOST, "--port", str(port),
         "--workers", str(workers),
-        "--loop", "auto", "--http", "auto",
+        "--loop", "auto", "--http", HTTP_PROTOCOL,
+        "--timeout-graceful-shutdown", str(GRACEFUL_SHUTDOWN_SECONDS),
         "--no-access-log", "--log-level", "warning",
     ]  # fmt: skip
 

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from starlette.responses import Response
 
 from app.core.db import Database, Run
+from app.domain.errors import ServiceUnavailable
 from app.services import idempotency
 
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -47,11 +48,11 @@ async def respond_once(
                 ),
             )
             worked = True
-    except Exception:
-        # The work failed and was rolled back: a retry may do it. A COMMIT that failed may have
-        # happened: the claim stays, and a retry after ABANDONED_AFTER finds the response or
-        # does the work.
-        if not worked:
+    except Exception as exc:
+        # The work failed and was rolled back (a 503 promises that): a retry may do it. A COMMIT
+        # that failed otherwise may have happened: the claim stays, and a retry after
+        # ABANDONED_AFTER finds the response or does the work.
+        if not worked or isinstance(exc, ServiceUnavailable):
             await idempotency.release(database, user_id=user_id, key=key)
         raise
     return response

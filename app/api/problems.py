@@ -120,9 +120,15 @@ async def _client_disconnected(request: Request, exc: Exception) -> Response:
 
 
 async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    """The server closes the connection after an unhandled error (Starlette raises it again
+    once this answer is sent, and uvicorn then closes), so the answer says so: a client never
+    sends its next request on a connection that is going away."""
     logger.exception("unhandled error", exc_info=exc)
     return problem_response(
-        request, HTTPStatus.INTERNAL_SERVER_ERROR, "An unexpected error occurred."
+        request,
+        HTTPStatus.INTERNAL_SERVER_ERROR,
+        "An unexpected error occurred.",
+        headers={"Connection": "close"},
     )
 
 

@@ -48,7 +48,16 @@ class Settings(BaseSettings):
     # Unset: budgets live in this process. Set (redis://host:6379/0): shared by every process.
     REDIS_URL: str | None = None
     RATE_LIMIT_KEY_PREFIX: str = "taskapi"
+    # How long a request waits for Redis; then it is served unlimited, or refused with a 503.
+    RATE_LIMIT_TIMEOUT_MS: int = Field(default=250, ge=1)
+    RATE_LIMIT_FAIL_OPEN: bool = True
     MAX_BODY_BYTES: int = Field(default=1_048_576, ge=1)
+    # Request framing (app.api.server): the request line and headers, in bytes and in count, and
+    # how long they, and each part of a body, may take to arrive.
+    MAX_HEADER_BYTES: int = Field(default=32_768, ge=1024)
+    MAX_HEADER_COUNT: int = Field(default=100, ge=8)
+    REQUEST_HEADER_TIMEOUT_S: float = Field(default=10.0, gt=0)
+    REQUEST_BODY_TIMEOUT_S: float = Field(default=10.0, gt=0)
 
     ALLOWED_ORIGINS: Annotated[list[str], NoDecode] = ["http://localhost:3000"]
     LOG_LEVEL: str = "INFO"

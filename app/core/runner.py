@@ -37,8 +37,9 @@ class Runner(Protocol):
 
     def transaction(self) -> AbstractAsyncContextManager[RunSQL]:
         """Several statements that write, in one transaction: committed when the block ends,
-        rolled back if it raises. A failed COMMIT is raised as it is: its outcome is unknown,
-        and a 503 would promise that nothing changed."""
+        rolled back if it raises. A failed COMMIT whose outcome is unknown (a PostgreSQL
+        connection lost during it) is raised as it is, as a 503 would promise that nothing
+        changed; SQLite's failed COMMIT left nothing behind, and is a 503."""
 
     @property
     def writing(self) -> bool:

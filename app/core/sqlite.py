@@ -18,6 +18,12 @@ SQLite (`timeout=0`, `busy_timeout=0`):
   more (it syncs both files) with no request served. Beside a steady stream of writes these
   checkpoints never copy the last frames, so the WAL grows to SQLite's own bound
   (WAL_AUTOCHECKPOINT_PAGES), where SQLite's own checkpoint runs after all.
+- A full disk (or a read-only file) is the contract's 503 for every write, its COMMIT included:
+  SQLite writes a transaction's commit frame last, so a COMMIT that failed left nothing behind
+  (the writer connection is closed, which rolls back what remains). The WAL, not the data, is
+  what fills the disk: a write that fails for space checkpoints the WAL and truncates it, so the
+  space it held is free for the next write, and writes succeed again as soon as there is room,
+  without a restart.
 """
 
 import asyncio
@@ -128,13 +134,6 @@ async def _until_unlocked(attempt: Callable[[], T], deadline: float) -> T:
         await asyncio.sleep(delay)
 
 
-async def _run(connection: sqlite3.Connection, sql: str, parameters: Sequence[Any]) -> Rows:
-    try:
-        return _fetch(connection, sql, parameters)
-    except sqlite3.DatabaseError as exc:
-        _raise_for(exc)
-
-
 class SQLiteRunner:
     """Statements on one SQLite file (see the module docstring)."""
 
@@ -187,8 +186,8 @@ class SQLiteRunner:
                 connection = self._writer_connection()
                 rows = await _until_unlocked(partial(_fetch, connection, sql, parameters), deadline)
             except sqlite3.DatabaseError as exc:
-                self._close_writer()
-                _raise_for(exc)
+                self._close_writer()  # rolls back
+                self._write_failed(exc)
         self._committed()
         return rows
 
@@ -208,24 +207,44 @@ class SQLiteRunner:
                 connection = self._writer_connection()
                 await _until_unlocked(partial(connection.execute, "BEGIN IMMEDIATE"), deadline)
             except sqlite3.DatabaseError as exc:
-                self._close_writer()
-                _raise_for(exc)
+                self._close_writer()  # rolls back
+                self._write_failed(exc)
             try:
-                yield partial(_run, connection)
+                yield partial(self._run, connection)
             except BaseException:
                 self._close_writer()  # rolls back
                 raise
             try:
                 connection.execute("COMMIT")
+            except sqlite3.DatabaseError as exc:
+                self._close_writer()  # rolls back
+                self._write_failed(exc)
             except BaseException:
                 self._close_writer()
                 raise
         self._committed()
 
+    async def _run(
+        self, connection: sqlite3.Connection, sql: str, parameters: Sequence[Any]
+    ) -> Rows:
+        """A statement of a transaction (one that fails for a duplicate key is undone alone,
+        and the transaction may go on)."""
+        try:
+            return _fetch(connection, sql, parameters)
+        except sqlite3.DatabaseError as exc:
+            self._write_failed(exc)
+
     def _writer_connection(self) -> sqlite3.Connection:
         if self._writer is None:
             self._writer = self._open(query_only=False)
         return self._writer
+
+    def _write_failed(self, error: sqlite3.DatabaseError) -> NoReturn:
+        """The app's error for a failed write; when the disk is full, free the WAL's space
+        first."""
+        if sqlite_code(error) == sqlite3.SQLITE_FULL:
+            self._start_checkpoint("TRUNCATE")
+        _raise_for(error)
 
     def _close_writer(self) -> None:
         if self._writer is not None:
@@ -258,30 +277,35 @@ class SQLiteRunner:
         a worker thread, unless one is under way (sqlite3 lets go of the GIL while SQLite copies
         pages and syncs files, so the event loop serves requests meanwhile)."""
         self._writes_since_checkpoint += 1
-        if self._writes_since_checkpoint >= CHECKPOINT_EVERY_WRITES and self._checkpointing is None:
-            self._writes_since_checkpoint = 0
-            self._checkpointing = asyncio.create_task(self._checkpoint())
+        if self._writes_since_checkpoint >= CHECKPOINT_EVERY_WRITES:
+            self._start_checkpoint("PASSIVE")
 
-    async def _checkpoint(self) -> None:
+    def _start_checkpoint(self, mode: str) -> None:
+        if self._checkpointing is None:
+            self._writes_since_checkpoint = 0
+            self._checkpointing = asyncio.create_task(self._checkpoint(mode))
+
+    async def _checkpoint(self, mode: str) -> None:
         """The checkpoint takes this process's write turn (readers go on): with no write of
         this process appending meanwhile, it copies the whole WAL, and the next write starts
         the WAL over. A checkpoint beside a stream of writes never catches up with them: the
         WAL grows to SQLite's own bound, and the write that crosses it checkpoints 40 MiB on
         the event loop."""
         try:
-            await asyncio.to_thread(self._checkpoint_now)
+            await asyncio.to_thread(self._checkpoint_now, mode)
         except sqlite3.Error as exc:  # the next one tries again
             logger.warning("a WAL checkpoint failed: %s", exc)
         finally:
             self._checkpointing = None
 
-    def _checkpoint_now(self) -> None:
-        """A PASSIVE checkpoint, on a connection of its own: it never waits for readers or
-        writers, and copies what no reader still needs."""
+    def _checkpoint_now(self, mode: str) -> None:
+        """A checkpoint on a connection of its own, which never waits for readers or writers:
+        PASSIVE copies what no reader still needs; TRUNCATE (after a write failed for space)
+        also empties the WAL file when no reader is using it."""
         if self._checkpointer is None:
             self._checkpointer = self._open(query_only=False)
         try:
-            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            self._checkpointer.execute(f"PRAGMA wal_checkpoint({mode})").fetchall()
         except BaseException:
             self._checkpointer.close()
             self._checkpointer = None

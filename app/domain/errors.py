@@ -60,6 +60,14 @@ class ServiceUnavailable(DomainError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
+class RequestTimeout(DomainError):
+    """The request body stopped arriving: the connection is closed after the answer, as the
+    rest of the body may still come."""
+
+    status = HTTPStatus.REQUEST_TIMEOUT
+    headers = {"Connection": "close"}
+
+
 class PayloadTooLarge(DomainError):
     status = HTTPStatus.REQUEST_ENTITY_TOO_LARGE
 

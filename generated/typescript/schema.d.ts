@@ -13,7 +13,9 @@ export interface paths {
         };
         /**
          * Check service health
-         * @description Reports the service version and whether the database answers a query.
+         * @description Reports the service version and whether the database answers a query (503 when it does
+         *     not) and, when one is configured, whether Redis does (200 `degraded` when only Redis is
+         *     out).
          */
         get: operations["get_health"];
         put?: never;
@@ -388,13 +390,21 @@ export interface components {
          *       "version": "1.0.0",
          *       "database": "ok"
          *     }
+         * @example {
+         *       "status": "degraded",
+         *       "version": "1.0.0",
+         *       "database": "ok",
+         *       "redis": "unavailable"
+         *     }
          */
         Health: {
             /**
-             * @description Overall status.
+             * @description `ok` when every component answers; `degraded` when only the rate limiter's store
+             *     (Redis) does not: requests are still served (without rate limits, or refused with
+             *     503 when the server is set to fail closed).
              * @enum {string}
              */
-            status: "ok";
+            status: "ok" | "degraded";
             /**
              * @description The running service version.
              * @example 1.0.0
@@ -405,6 +415,12 @@ export interface components {
              * @enum {string}
              */
             database: "ok";
+            /**
+             * @description Whether Redis, which holds the shared rate-limit budgets, answered a ping in time.
+             *     Absent when the server keeps its budgets in memory (no Redis configured).
+             * @enum {string}
+             */
+            redis?: "ok" | "unavailable";
         };
         /**
          * Format: email
@@ -1012,9 +1028,34 @@ export interface components {
             };
         };
         /**
-         * @description The service cannot serve requests now: the database is unreachable or did not answer in
-         *     time, or (SQLite) another process held the database locked for longer than the server
-         *     waits for it. A request that got this answer changed nothing; retry it after
+         * @description The request body did not arrive in time: the server waits a bounded time for each part
+         *     of it. Nothing changed; the connection is closed.
+         */
+        RequestTimeout: {
+            headers: {
+                "X-Request-ID": components["headers"]["X-Request-ID"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "type": "about:blank",
+                 *       "title": "Request Timeout",
+                 *       "status": 408,
+                 *       "detail": "The request body did not arrive in time.",
+                 *       "instance": "/api/v1/tasks",
+                 *       "request_id": "9f1b8a7c2d3e4f50"
+                 *     }
+                 */
+                "application/problem+json": components["schemas"]["Problem"];
+            };
+        };
+        /**
+         * @description The service cannot serve requests now: the database is unreachable, full, read-only or
+         *     did not answer in time; (SQLite) another process held the database locked for longer
+         *     than the server waits for it; the rate limiter's store is unreachable and the server is
+         *     set to refuse requests then; or the server is shutting down while the request body was
+         *     still arriving. A request that got this answer changed nothing; retry it after
          *     `Retry-After` seconds.
          */
         ServiceUnavailable: {
@@ -1192,6 +1233,7 @@ export interface operations {
                     "application/json": components["schemas"]["User"];
                 };
             };
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
@@ -1220,9 +1262,11 @@ export interface operations {
         responses: {
             200: components["responses"]["TokenPair"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     issue_token: {
@@ -1247,9 +1291,11 @@ export interface operations {
         responses: {
             200: components["responses"]["TokenPair"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     refresh_tokens: {
@@ -1272,9 +1318,11 @@ export interface operations {
         responses: {
             200: components["responses"]["TokenPair"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     logout: {
@@ -1304,6 +1352,7 @@ export interface operations {
             200: components["responses"]["User"];
             401: components["responses"]["Unauthorized"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     update_current_user: {
@@ -1326,6 +1375,7 @@ export interface operations {
         responses: {
             200: components["responses"]["User"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
@@ -1355,6 +1405,7 @@ export interface operations {
             204: components["responses"]["NoContent"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
@@ -1433,6 +1484,7 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     get_user: {
@@ -1456,6 +1508,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     delete_user: {
@@ -1511,6 +1564,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
@@ -1608,6 +1662,7 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     create_task: {
@@ -1653,6 +1708,7 @@ export interface operations {
                 };
             };
             401: components["responses"]["Unauthorized"];
+            408: components["responses"]["RequestTimeout"];
             409: components["responses"]["Conflict"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
@@ -1698,6 +1754,7 @@ export interface operations {
             404: components["responses"]["NotFound"];
             422: components["responses"]["ValidationFailed"];
             429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
         };
     };
     replace_task: {
@@ -1737,6 +1794,7 @@ export interface operations {
             200: components["responses"]["Task"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];
@@ -1807,6 +1865,7 @@ export interface operations {
             200: components["responses"]["Task"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            408: components["responses"]["RequestTimeout"];
             412: components["responses"]["PreconditionFailed"];
             413: components["responses"]["PayloadTooLarge"];
             422: components["responses"]["ValidationFailed"];

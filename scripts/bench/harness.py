@@ -5,9 +5,11 @@ dropped afterwards, when BENCH_POSTGRES_URL's server answers) it starts the real
 app.main:app, one worker, production settings) and the bare /ping app with the same uvicorn flags,
 seeds users and tasks through the API, and drives both with wrk (or the Python client) on
 127.0.0.1, alternating /ping and each endpoint for several rounds. Then the GET endpoint again
-with 1, 2 and 4 workers. Prints the tables with PASS/MISS against each database's targets
-(scripts/bench/report.py) and writes reports/bench.json. Nothing here is asserted by the test
-suite.
+with 1, 2 and 4 workers, and with rate limiting as shipped (on, in-process budgets, the
+sliding-window counter, whose cost does not depend on the budget; budgets lifted so that none is
+reached) against the same server with limits off. Prints the tables with PASS/MISS against
+each database's targets (scripts/bench/report.py) and writes reports/bench.json. Nothing here
+is asserted by the test suite.
 
 Every run is bounded (duration, then a hard timeout) and every request goes to 127.0.0.1. Login
 runs last at least 10 s (production argon2id makes 32 concurrent logins take seconds), and after
@@ -51,6 +53,8 @@ from typing import Any
 from sqlalchemy import make_url
 
 from scripts.servers import (
+    GRACEFUL_SHUTDOWN_SECONDS,
+    HTTP_PROTOCOL,
     ROOT,
     Server,
     app_environment,
@@ -71,10 +75,12 @@ from .report import (
     PING,
     TAIL_FACTOR,
     Endpoint,
+    LimiterRow,
     Pair,
     ScalingRow,
     Series,
     endpoint_table,
+    limiter_table,
     scaling_table,
 )
 
@@ -286,6 +292,7 @@ class Bench:
         if "login" in o.endpoints:
             per_backend += (o.rounds + 1) * max(0, LOGIN_MIN_SECONDS - o.duration)
         per_backend += len(o.workers) * (2 * o.warmup + o.scale_rounds * 2 * o.duration)
+        per_backend += 2 * o.warmup + o.rounds * 2 * o.duration  # the limiter's cost
         return per_backend * (2 if o.postgres_url else 1)
 
     # -- servers -----------------------------------------------------------------------------
@@ -400,7 +407,47 @@ class Bench:
             print(
                 "\n".join(["", f"{name}: GET /tasks/{{id}} by worker count", *scaling_table(rows)])
             )
+        limiter = self.limiter_cost(name, database_url, fixture)
+        out["rate_limiting"] = limiter.as_dict()
+        print("\n".join(["", f"{name}: GET /tasks/{{id}}, rate limiting", *limiter_table(limiter)]))
         return out
+
+    def limiter_cost(self, name: str, database_url: str, fixture: seeding.Fixture) -> LimiterRow:
+        """GET /tasks/{id} on two servers of the same database, one worker each: rate limits
+        off, then on as shipped (lifted budgets), A/B for BENCH_ROUNDS rounds."""
+        o = self.options
+        row = LimiterRow()
+        servers = {}
+        with ExitStack() as stack:
+            for limited in (False, True):
+                env = app_environment(database_url, self.secret_key, rate_limits=limited)
+                servers[limited] = stack.enter_context(
+                    running_server(
+                        f"task API, rate limits {'on' if limited else 'off'}", o.app, workers=1,
+                        env=env, cwd=self.scratch, health_path=f"{API}/health",
+                        cpus=self.server_cpus,
+                    )
+                )  # fmt: skip
+            seeding.refresh_tokens(servers[True].url, fixture)
+            every = list(servers.values())
+            self.progress.say(f"{name}: rate limits off and on, 1 worker each")
+
+            def run(limited: bool, seconds: int) -> Result:
+                load = load_for("get", servers[limited], fixture)
+                return self.drive(servers[limited], load, seconds, every, self.load_cpus)
+
+            if o.warmup:
+                run(False, o.warmup)
+                run(True, o.warmup)
+            for number in range(1, o.rounds + 1):
+                pair = Pair(ping=run(False, o.duration), endpoint=run(True, o.duration))
+                row.pairs.append(pair)
+                e, off = pair.endpoint, pair.ping
+                self.progress.say(
+                    f"{name} rate limits, round {number}/{o.rounds}: on {e.rps:,.0f} req/s, "
+                    f"p99 {e.p99_ms:.1f} ms | off {off.rps:,.0f} req/s | ratio {pair.ratio:.3f}"
+                )
+        return row
 
     def scaling(self, name: str, database_url: str, fixture: seeding.Fixture) -> list[ScalingRow]:
         """The same database and users, GET /tasks/{id} with 1, 2, 4... workers (unpinned)."""
@@ -528,8 +575,10 @@ class Bench:
                 "ENVIRONMENT": "production",
                 "LOG_LEVEL": "WARNING",
                 "rate limits": "huge limits" if o.rate_limits else "RATE_LIMIT_ENABLED=false",
+                "rate limiting run": "shipped limiter (in memory), huge limits, vs off",
                 "argon2": "production defaults (time_cost=3, memory 64 MiB)",
-                "uvicorn": "--loop auto --http auto --no-access-log --log-level warning",
+                "uvicorn": f"--loop auto --http {HTTP_PROTOCOL} --timeout-graceful-shutdown "
+                f"{GRACEFUL_SHUTDOWN_SECONDS} --no-access-log --log-level warning",
             },
         }
 

@@ -187,6 +187,36 @@ def endpoint_table(series: list[Series]) -> list[str]:
     return lines
 
 
+@dataclass
+class LimiterRow:
+    """GET /tasks/{id} with rate limits on (`endpoint`) against off (`ping`), A/B by round."""
+
+    pairs: list[Pair] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "median_off_rps": round(median([p.ping.rps for p in self.pairs]), 1),
+            "median_on_rps": round(median([p.endpoint.rps for p in self.pairs]), 1),
+            "median_on_to_off": round(median([p.ratio for p in self.pairs]), 4),
+            "valid": all(p.endpoint.valid and p.ping.valid for p in self.pairs),
+            "rounds": [{"off": p.ping.as_dict(), "on": p.endpoint.as_dict()} for p in self.pairs],
+        }
+
+
+def limiter_table(row: LimiterRow) -> list[str]:
+    lines = ["| rate limiting | req/s | p50 ms | p99 ms | vs off |", "|--|--:|--:|--:|--:|"]
+    for label, results in (
+        ("off", [p.ping for p in row.pairs]),
+        ("on, as shipped", [p.endpoint for p in row.pairs]),
+    ):
+        rps = median([r.rps for r in results])
+        p50 = median([r.p50_ms for r in results])
+        p99 = median([r.p99_ms for r in results])
+        ratio = 1.0 if label == "off" else median([p.ratio for p in row.pairs])
+        lines.append(f"| {label} | {_n(rps)} | {p50:.2f} | {p99:.2f} | {ratio:.3f} |")
+    return lines
+
+
 def scaling_table(rows: list[ScalingRow]) -> list[str]:
     lines = [
         "| workers | GET /ping req/s | GET /tasks/{id} req/s | ratio | GET speed-up vs 1 |",

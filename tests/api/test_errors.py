@@ -67,6 +67,7 @@ class TestUnexpectedErrors:
         assert "secret" not in response.text and "hunter2" not in response.text
         assert body["detail"] == "An unexpected error occurred."
         assert response.headers.get_list("x-request-id") == [body["request_id"]]
+        assert response.headers["connection"] == "close"
 
 
 class TestRequestId:

@@ -38,7 +38,8 @@ class _WorkerFilesCollector(MultiProcessCollector):
 
 
 class Metrics:
-    """Request counts and latencies by method, route template and status."""
+    """Request counts and latencies by method, route template and status; rate-limit store
+    (Redis) failures."""
 
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
@@ -48,6 +49,11 @@ class Metrics:
             "http_request_duration_seconds", "Time to serve a request.", labels,
             registry=self.registry,
         )  # fmt: skip
+        self.rate_limit_store_failures = Counter(
+            "rate_limit_store_failures",
+            "Rate-limited requests for which Redis failed or answered too late.",
+            registry=self.registry,
+        )
 
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
         self.requests.labels(method, route, str(status)).inc()

@@ -3,6 +3,7 @@
 from .field_error import FieldError
 from .health import Health
 from .health_database import HealthDatabase
+from .health_redis import HealthRedis
 from .health_status import HealthStatus
 from .login_request import LoginRequest
 from .password_change import PasswordChange
@@ -31,6 +32,7 @@ __all__ = (
     "FieldError",
     "Health",
     "HealthDatabase",
+    "HealthRedis",
     "HealthStatus",
     "LoginRequest",
     "PasswordChange",

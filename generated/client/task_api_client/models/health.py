@@ -7,7 +7,9 @@ from attrs import define as _attrs_define
 from attrs import field as _attrs_field
 
 from ..models.health_database import HealthDatabase
+from ..models.health_redis import HealthRedis
 from ..models.health_status import HealthStatus
+from ..types import UNSET, Unset
 
 T = TypeVar("T", bound="Health")
 
@@ -17,14 +19,19 @@ class Health:
     """The service's health.
 
     Attributes:
-        status (HealthStatus): Overall status.
+        status (HealthStatus): `ok` when every component answers; `degraded` when only the rate limiter's store
+            (Redis) does not: requests are still served (without rate limits, or refused with
+            503 when the server is set to fail closed).
         version (str): The running service version.
         database (HealthDatabase): Whether the database answered a query.
+        redis (HealthRedis | Unset): Whether Redis, which holds the shared rate-limit budgets, answered a ping in time.
+            Absent when the server keeps its budgets in memory (no Redis configured).
     """
 
     status: HealthStatus
     version: str
     database: HealthDatabase
+    redis: HealthRedis | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -33,6 +40,10 @@ class Health:
         version = self.version
 
         database = self.database.value
+
+        redis: str | Unset = UNSET
+        if not isinstance(self.redis, Unset):
+            redis = self.redis.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -43,6 +54,8 @@ class Health:
                 "database": database,
             }
         )
+        if redis is not UNSET:
+            field_dict["redis"] = redis
 
         return field_dict
 
@@ -55,10 +68,18 @@ class Health:
 
         database = HealthDatabase(d.pop("database"))
 
+        _redis = d.pop("redis", UNSET)
+        redis: HealthRedis | Unset
+        if isinstance(_redis, Unset):
+            redis = UNSET
+        else:
+            redis = HealthRedis(_redis)
+
         health = cls(
             status=status,
             version=version,
             database=database,
+            redis=redis,
         )
 
         health.additional_properties = d

@@ -52,7 +52,9 @@ def sync_detailed(
 ) -> Response[Health | Problem]:
     """Check service health
 
-     Reports the service version and whether the database answers a query.
+     Reports the service version and whether the database answers a query (503 when it does
+    not) and, when one is configured, whether Redis does (200 `degraded` when only Redis is
+    out).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -77,7 +79,9 @@ def sync(
 ) -> Health | Problem | None:
     """Check service health
 
-     Reports the service version and whether the database answers a query.
+     Reports the service version and whether the database answers a query (503 when it does
+    not) and, when one is configured, whether Redis does (200 `degraded` when only Redis is
+    out).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -98,7 +102,9 @@ async def asyncio_detailed(
 ) -> Response[Health | Problem]:
     """Check service health
 
-     Reports the service version and whether the database answers a query.
+     Reports the service version and whether the database answers a query (503 when it does
+    not) and, when one is configured, whether Redis does (200 `degraded` when only Redis is
+    out).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
@@ -121,7 +127,9 @@ async def asyncio(
 ) -> Health | Problem | None:
     """Check service health
 
-     Reports the service version and whether the database answers a query.
+     Reports the service version and whether the database answers a query (503 when it does
+    not) and, when one is configured, whether Redis does (200 `degraded` when only Redis is
+    out).
 
     Raises:
         errors.UnexpectedStatus: If the server returns an undocumented status code and Client.raise_on_unexpected_status is True.
