@@ -4,9 +4,10 @@ The contract FILE (openapi/openapi.yaml) is loaded, never the app's copy of it, 
 schemathesis.toml and what scripts/fuzz_contract.py derives from the contract (by-design answers,
 the check that every secured operation has a route, distinct idempotency keys). Requests reach
 the app in-process: Schemathesis' ASGI transport is given `BRIDGE`, an ASGI app that hands every
-request to the session's running starlette `TestClient` (`client` from tests/conftest.py). So there is one app, its lifespan running once, one event loop
-and one fresh database (SQLite under a tmp dir, or TEST_DATABASE_URL), shared with the fixtures.
-The checks' own probes (ignored_auth, object_level_authorization) take the same way.
+request to the session's running starlette `TestClient` (`client` from tests/conftest.py). So
+there is one app, its lifespan running once, one event loop and one fresh database (SQLite under
+a tmp dir, or TEST_DATABASE_URL), shared with the fixtures. The checks' own probes
+(ignored_auth, object_level_authorization, secured_operations_are_routed) take the same way.
 
 Credentials come from real users registered and logged in through the API; the admin is made the
 way operators make one. An `Identity` keeps a live token through `logout`, `change_password` and
