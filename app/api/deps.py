@@ -33,7 +33,7 @@ from app.core.db import Database
 from app.core.security import PasswordHasher, TokenClaims, TokenCodec, TokenType
 from app.domain.caller import Caller
 from app.domain.errors import Forbidden, Unauthorized
-from app.domain.records import UserRecord
+from app.domain.models import UserRecord
 from app.services import auth as auth_service
 from generated import models as api
 from generated.models import EntityTagList, UserRole

@@ -15,8 +15,7 @@ from sqlalchemy import bindparam, case, delete, exists, func, insert, select, up
 
 from app.core.db import Run
 from app.core.statements import Statement
-from app.domain.models import Task
-from app.domain.records import TaskOnPage, TaskRecord
+from app.domain.models import Task, TaskOnPage, TaskRecord
 from app.repositories.pagination import Page
 from app.repositories.users import contains_pattern, is_current, lower_like
 from generated.models import TaskPriority, TaskSort, TaskStatus
@@ -91,10 +90,15 @@ async def get(
     return rows[0] if rows else None
 
 
+_NO_VALUES = dict.fromkeys(_TASK.c.keys())
+
+
 async def add(run: Run, values: dict[str, Any], *, token_version: int) -> TaskRecord | None:
-    """Insert a task given every column's value, if `token_version` is still the token version
-    of its owner (`values["user_id"]`) and they are active; None otherwise."""
-    rows = await run(_INSERT_IF_TOKEN_CURRENT, {**values, "token_version": token_version})
+    """Insert a task with these column values (null for the columns left out), if
+    `token_version` is still the token version of its owner (`values["user_id"]`) and they are
+    active; None otherwise."""
+    given = {**_NO_VALUES, **values, "token_version": token_version}
+    rows = await run(_INSERT_IF_TOKEN_CURRENT, given)
     return rows[0] if rows else None
 
 

@@ -17,8 +17,7 @@ from app.api.idempotency import respond_once
 from app.api.responses import API_PREFIX, model_response, no_content
 from app.api.routing import Router
 from app.core.db import Run
-from app.domain.models import task_etag
-from app.domain.records import TaskRecord
+from app.domain.models import TaskRecord, task_etag
 from app.repositories.pagination import Page
 from app.repositories.tasks import TaskFilters
 from app.services import auth as auth_service
