@@ -1,5 +1,8 @@
 """Alembic is the only way the schema changes: the round trip works and models match migrations."""
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,6 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
+from app.core.migrations import PROJECT_ROOT as ROOT
 from app.core.migrations import alembic_config, create_sync_engine
 from tests.conftest import make_settings
 from tests.databases import postgres_test_database
@@ -40,3 +44,30 @@ def test_upgrade_downgrade_upgrade_and_models_match(fresh_database_url: str) -> 
         assert differences == [], differences
     finally:
         engine.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
+def test_make_migration_writes_the_next_numbered_revision_lint_clean(tmp_path: Path) -> None:
+    """`make migration` on a copy of alembic/ without its last revision: autogenerate finds that
+    revision's change and writes it again, numbered after the head and passing ruff as
+    written (the project's settings, alembic.ini's post-write hooks)."""
+    shutil.copytree(ROOT / "alembic", tmp_path / "alembic")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    versions = tmp_path / "alembic" / "versions"
+    [last] = versions.glob("*_0003_*.py")
+    last.unlink()
+    config = alembic_config(make_settings(f"sqlite:///{tmp_path}/scratch.db"))
+    config.set_main_option("script_location", str(tmp_path / "alembic"))
+    command.upgrade(config, "head")
+    command.revision(config, message="the order index", autogenerate=True)
+    [written] = versions.glob("*_0003_the_order_index.py")
+    text = written.read_text(encoding="utf-8")
+    assert 'revision: str = "0003"' in text
+    assert 'down_revision: str | Sequence[str] | None = "0002"' in text
+    assert "ix_task_user_id_created_at_id" in text
+    ruff = Path(sys.executable).with_name("ruff")
+    for check in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [ruff, *check, written], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
