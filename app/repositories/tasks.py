@@ -144,6 +144,11 @@ def _list_statements(
     return Statement(page, TaskOnPage), Statement(total, Total)
 
 
+# The default list's statements, built at import: a record that does not fit its statement
+# fails here rather than at the first request.
+_list_statements(frozenset(), TaskSort.created_at_desc)
+
+
 async def list_page(
     run: Run,
     *,
