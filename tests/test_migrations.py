@@ -10,6 +10,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
@@ -48,26 +49,34 @@ def test_upgrade_downgrade_upgrade_and_models_match(fresh_database_url: str) -> 
 
 @pytest.mark.filterwarnings("ignore:.*expression-based index")
 def test_make_migration_writes_the_next_numbered_revision_lint_clean(tmp_path: Path) -> None:
-    """`make migration` on a copy of alembic/ without its last revision: autogenerate finds that
-    revision's change and writes it again, numbered after the head and passing ruff as
+    """`make migration` on a copy of alembic/ without its head revision: autogenerate finds that
+    revision's change and writes it again, numbered after the new head and passing ruff as
     written (the project's settings, alembic.ini's post-write hooks)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_revision(scripts.get_current_head() or "")
+    assert head is not None and head.path is not None
     shutil.copytree(ROOT / "alembic", tmp_path / "alembic")
     shutil.copy(ROOT / "pyproject.toml", tmp_path)
     versions = tmp_path / "alembic" / "versions"
-    [last] = versions.glob("*_0003_*.py")
-    last.unlink()
+    (versions / Path(head.path).name).unlink()
     config = alembic_config(make_settings(f"sqlite:///{tmp_path}/scratch.db"))
     config.set_main_option("script_location", str(tmp_path / "alembic"))
     command.upgrade(config, "head")
-    command.revision(config, message="the order index", autogenerate=True)
-    [written] = versions.glob("*_0003_the_order_index.py")
+    command.revision(config, message="once more", autogenerate=True)
+    [written] = versions.glob(f"*_{head.revision}_once_more.py")
     text = written.read_text(encoding="utf-8")
-    assert 'revision: str = "0003"' in text
-    assert 'down_revision: str | Sequence[str] | None = "0002"' in text
-    assert "ix_task_user_id_created_at_id" in text
+    assert f'revision: str = "{head.revision}"' in text
+    assert f'down_revision: str | Sequence[str] | None = "{head.down_revision}"' in text
+    assert "def upgrade() -> None:\n    pass" not in text
     ruff = Path(sys.executable).with_name("ruff")
     for check in (["check"], ["format", "--check"]):
         result = subprocess.run(
             [ruff, *check, written], cwd=tmp_path, capture_output=True, text=True, check=False
         )
         assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_revisions_are_numbered_in_sequence() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = list(reversed(list(scripts.walk_revisions())))
+    assert [r.revision for r in revisions] == [f"{n:04d}" for n in range(1, len(revisions) + 1)]
