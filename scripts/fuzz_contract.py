@@ -6,7 +6,8 @@ by hand, registered with Schemathesis on import.
   wrong (a stale If-Match is a 412, a wrong current password a 400);
 - `admin_operations()`: the operations that document a 403, which only an admin may call;
 - the check `secured_operations_are_routed`: a secured operation answers a request without a
-  token with 401; a 404 there means no route serves it;
+  token with 401; a 404 there means no route serves it (probed with the helpers of
+  Schemathesis' own ignored_auth check; the version is pinned);
 - the hook `before_call`: as the contract asks of a client, an `Idempotency-Key` names one
   request (and its retries), so the fuzzer's keys, drawn from a few examples, are made the key
   of their body.
@@ -93,10 +94,12 @@ def _key_schema() -> dict[str, Any]:
 
 @schemathesis.hook
 def before_call(context: Any, case: Any, **kwargs: Any) -> None:
+    """A valid Idempotency-Key becomes `<key>.<digest of the body>`; an invalid one is sent as
+    drawn, so the negative cases stay negative."""
     key = (case.headers or {}).get("Idempotency-Key")
     schema = _key_schema()
     if not isinstance(key, str) or len(key) > schema["maxLength"]:
-        return  # not a valid key: sent as generated
+        return
     if not re.fullmatch(schema["pattern"], key):
         return
     body = json.dumps(case.body, sort_keys=True, default=str).encode()
