@@ -19,7 +19,7 @@ BASE ?=
 REPORT ?=
 
 .PHONY: help install run test lint generate check-generated migrate migration format lock clean bench fuzz
-.PHONY: bench-scale
+.PHONY: bench-scale contract check
 .PHONY: node-install spec-lint spec-diff sdk check-sdk workflow-lint
 .PHONY: spec-diff-comment changelog spec-corpus
 
@@ -40,6 +40,19 @@ run: install ## Serve on HOST:PORT (default 127.0.0.1:8000) with SQLite under ./
 test: install node-install ## Run the whole test suite
 	$(BIN)/pytest
 
+# The tests that hold the code to the contract (beyond what make lint checks), and those of the
+# task and user endpoints.
+CHECK_TESTS := tests/spec/test_contract_rules.py tests/core/test_records.py \
+	tests/core/test_contract_pins.py tests/api/test_contract_served.py \
+	tests/api/test_request_integers.py tests/api/test_fuzzer_findings.py \
+	tests/api/test_tasks.py tests/api/test_users.py
+
+contract: generate sdk format spec-lint ## After editing the contract: regenerate models and SDKs, format, lint it, report the diff
+	@$(MAKE) --no-print-directory spec-diff
+
+check: lint ## The loop's inner check (under 30 s): make lint, then the tests the contract touches
+	$(BIN)/pytest -q $(CHECK_TESTS)
+
 fuzz: install ## Fuzz the live server against the contract (EXAMPLES=25; make fuzz EXAMPLES=500)
 	$(BIN)/python -m scripts.fuzz --examples $(EXAMPLES)
 
@@ -55,9 +68,10 @@ lint: install check-generated spec-lint check-sdk workflow-lint ## ruff, mypy, c
 	$(BIN)/mypy
 	$(BIN)/python scripts/validate_spec.py
 
-format: install ## Apply ruff's fixes and formatting
-	$(BIN)/ruff check --fix .
+format: install ## Apply ruff's fixes and formatting, then show what is left to fix by hand
+	$(BIN)/ruff check --fix-only --quiet .
 	$(BIN)/ruff format .
+	$(BIN)/ruff check .
 
 generate: install ## Regenerate generated/models.py from openapi/openapi.yaml
 	$(BIN)/datamodel-codegen
@@ -68,9 +82,12 @@ check-generated: install ## Fail when generated/ is not what the contract produc
 migrate: install ## Upgrade the database to the latest migration
 	$(BIN)/alembic upgrade head
 
-migration: install ## Autogenerate a migration: make migration m="add a column"
+# Autogenerate compares the tables with a scratch SQLite database upgraded to head, never ./data/.
+migration: install ## Autogenerate the next numbered migration: make migration m="add a column"
 	@test -n "$(m)" || { echo 'usage: make migration m="what changed"'; exit 2; }
-	$(BIN)/alembic revision --autogenerate -m "$(m)"
+	@scratch=$$(mktemp -d) && trap 'rm -rf "$$scratch"' EXIT && \
+	export DATABASE_URL="sqlite:///$$scratch/scratch.db" && \
+	$(BIN)/alembic upgrade head && $(BIN)/alembic revision --autogenerate -m "$(m)"
 
 lock: ## Re-resolve requirements.lock from pyproject.toml (needs the package index)
 	rm -rf .lock-venv && $(PYTHON) -m venv .lock-venv

@@ -1,7 +1,8 @@
 """`make fuzz`: Schemathesis against the real server, with every phase and every check.
 
 Starts uvicorn on a free port with SQLite in a temporary directory, runs `schemathesis run` on
-openapi/openapi.yaml (settings from schemathesis.toml; accounts from scripts/fuzz_hooks.py),
+openapi/openapi.yaml (settings from schemathesis.toml and the contract, scripts/fuzz_contract.py;
+accounts from scripts/fuzz_hooks.py),
 writes JUnit and NDJSON reports under reports/, stops the server, prints the contract's dead
 corners (scripts/contract_coverage.py) and exits with Schemathesis' status.
 
@@ -16,6 +17,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from scripts.fuzz_contract import config_text
 from scripts.servers import ROOT, new_secret_key, running_server
 
 REPORTS = ROOT / "reports"
@@ -38,6 +40,8 @@ def main() -> int:
             "FIRST_ADMIN_EMAIL": "fuzz-admin@example.com",
             "FIRST_ADMIN_PASSWORD": secrets.token_urlsafe(16),
         }
+        config = Path(data) / "schemathesis.toml"
+        config.write_text(config_text(), encoding="utf-8")
         print(f"fuzz: starting the server (SQLite and its log in {data})", flush=True)
         with running_server(
             "api", "app.main:app", workers=1, env=env, cwd=Path(data),
@@ -45,7 +49,8 @@ def main() -> int:
         ) as server:  # fmt: skip
             api = f"{server.url}/api/v1"
             command = [
-                str(Path(sys.executable).with_name("schemathesis")), "run",
+                str(Path(sys.executable).with_name("schemathesis")),
+                "--config-file", str(config), "run",
                 str(ROOT / "openapi" / "openapi.yaml"), "--url", api,
                 "--checks", "all", "--phases", "examples,coverage,fuzzing,stateful",
                 "--max-examples", str(args.examples), "--workers", "1",

@@ -1,4 +1,5 @@
-"""Schemathesis hooks for `make fuzz` (loaded through SCHEMATHESIS_HOOKS by scripts/fuzz.py).
+"""Schemathesis hooks for `make fuzz` (loaded through SCHEMATHESIS_HOOKS by scripts/fuzz.py),
+with those both fuzz runs share (scripts/fuzz_contract.py).
 
 Every request carries a live access token of a real account on the server under test: the admin
 operations an admin's (the server's first admin, FUZZ_ADMIN_EMAIL), the rest a user's. The fuzzer
@@ -13,10 +14,12 @@ from typing import Any
 import httpx
 import schemathesis
 
+from scripts.fuzz_contract import admin_operations
+
 BASE_URL = os.environ.get("FUZZ_BASE_URL", "http://127.0.0.1:8000/api/v1")
 # Not the contract's example password, so the fuzzer rarely guesses it.
 PASSWORD = "fuzz-password-0f6e"  # noqa: S105
-ADMIN_OPERATIONS = frozenset({"list_users", "get_user", "update_user", "delete_user"})
+ADMIN_OPERATIONS = admin_operations()
 
 
 class Account:

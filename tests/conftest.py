@@ -20,8 +20,7 @@ from sqlalchemy import bindparam, delete, select
 from app.core.config import Settings
 from app.core.db import Database
 from app.core.statements import NoRows, R, Statement
-from app.domain.models import Task, User
-from app.domain.records import TaskRecord
+from app.domain.models import Task, TaskRecord, User
 from app.main import create_app
 from app.services import users as users_service
 from tests.databases import postgres_test_database

@@ -1,5 +1,8 @@
 """Alembic is the only way the schema changes: the round trip works and models match migrations."""
 
+import shutil
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -7,9 +10,11 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import inspect
 from sqlmodel import SQLModel
 
+from app.core.migrations import PROJECT_ROOT as ROOT
 from app.core.migrations import alembic_config, create_sync_engine, include_object
 from tests.conftest import make_settings
 from tests.databases import postgres_test_database
@@ -42,3 +47,38 @@ def test_upgrade_downgrade_upgrade_and_models_match(fresh_database_url: str) -> 
         assert differences == [], differences
     finally:
         engine.dispose()
+
+
+@pytest.mark.filterwarnings("ignore:.*expression-based index")
+def test_make_migration_writes_the_next_numbered_revision_lint_clean(tmp_path: Path) -> None:
+    """`make migration` on a copy of alembic/ without its head revision: autogenerate finds that
+    revision's change and writes it again, numbered after the new head and passing ruff as
+    written (the project's settings, alembic.ini's post-write hooks)."""
+    scripts = ScriptDirectory.from_config(alembic_config())
+    head = scripts.get_revision(scripts.get_current_head() or "")
+    assert head is not None and head.path is not None
+    shutil.copytree(ROOT / "alembic", tmp_path / "alembic")
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    versions = tmp_path / "alembic" / "versions"
+    (versions / Path(head.path).name).unlink()
+    config = alembic_config(make_settings(f"sqlite:///{tmp_path}/scratch.db"))
+    config.set_main_option("script_location", str(tmp_path / "alembic"))
+    command.upgrade(config, "head")
+    command.revision(config, message="once more", autogenerate=True)
+    [written] = versions.glob(f"*_{head.revision}_once_more.py")
+    text = written.read_text(encoding="utf-8")
+    assert f'revision: str = "{head.revision}"' in text
+    assert f'down_revision: str | Sequence[str] | None = "{head.down_revision}"' in text
+    assert "def upgrade() -> None:\n    pass" not in text
+    ruff = Path(sys.executable).with_name("ruff")
+    for check in (["check"], ["format", "--check"]):
+        result = subprocess.run(
+            [ruff, *check, written], cwd=tmp_path, capture_output=True, text=True, check=False
+        )
+        assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_revisions_are_numbered_in_sequence() -> None:
+    scripts = ScriptDirectory.from_config(alembic_config())
+    revisions = list(reversed(list(scripts.walk_revisions())))
+    assert [r.revision for r in revisions] == [f"{n:04d}" for n in range(1, len(revisions) + 1)]

@@ -75,6 +75,31 @@ def resolve(node: Any) -> Any:
     return node
 
 
+def api_path(path: str) -> str:
+    """A contract path with the server's prefix: the path a route is declared at."""
+    prefix: str = load_contract()["servers"][0]["url"]
+    return prefix + path
+
+
+def missing_route(method: str, path: str, operation: dict[str, Any]) -> str:
+    """What to do about a contract operation that no route serves."""
+    name = operation["operationId"]
+    module = f"app/api/routes/{operation['tags'][0]}.py"
+    return (
+        f"contract operation without a route: {method.upper()} {api_path(path)} ({name}): "
+        f"add `{name}` to {module}"
+    )
+
+
+def unknown_route(method: str, path: str, name: str, module: str) -> str:
+    """What to do about a route that serves no contract operation."""
+    where = module.replace(".", "/") + ".py"
+    return (
+        f"route without a contract operation: {method.upper()} {path} ({name} in {where}): "
+        f"add `{name}` to openapi/openapi.yaml, or remove the route"
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _PathEntry:
     regex: re.Pattern[str]

@@ -6,9 +6,12 @@ declares who may call it first, so a bad token is refused before any input is re
 revoked one too: see `app.api.problems`).
 
 Input is validated strictly against the generated models (FastAPI's lax mode would accept
-`"priority": "1"`), so the server rejects exactly what the contract does; pydantic also reads
-`"0"` or `"2026-01-01 00:00Z"` as a date-time, which `format: date-time` (RFC 3339) does not,
-so the fields the contract declares so are checked first (`_date_times`).
+`"priority": "1"`), so the server rejects exactly what the contract does. Two places where
+pydantic and JSON Schema disagree are settled by what the contract declares: pydantic reads `"0"`
+or `"2026-01-01 00:00Z"` as a date-time, which `format: date-time` (RFC 3339) does not, so those
+fields are checked first (`_check_date_times`); and strict mode refuses `1034.0` for an integer,
+which JSON Schema counts as one, so a body's integer fields take it (`_json_model`). Query and
+header values are text, parsed leniently: `1034` and `1034.0` are integers there, `1034.5` not.
 """
 
 import re
@@ -20,7 +23,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic import BaseModel, BeforeValidator, TypeAdapter, ValidationError, create_model
 from pydantic_core import from_json
 
 from app.api.cursors import CursorCodec
@@ -31,7 +34,7 @@ from app.core.db import Database
 from app.core.security import PasswordHasher, TokenClaims, TokenCodec, TokenType
 from app.domain.caller import Caller
 from app.domain.errors import Forbidden, Unauthorized
-from app.domain.records import UserRecord
+from app.domain.models import UserRecord
 from app.services import auth as auth_service
 from generated import models as api
 from generated.models import EntityTagList, UserRole
@@ -151,31 +154,50 @@ _RFC3339 = re.compile(
 
 
 @cache
-def _date_times(model: type[BaseModel]) -> frozenset[str]:
-    """The fields of `model` that the contract declares `format: date-time`."""
+def _declared(model: type[BaseModel], key: str, value: str) -> frozenset[str]:
+    """The fields of `model` whose schema in the contract (or one of its variants) says
+    `key: value`: `format: date-time`, `type: integer`."""
 
-    def is_date_time(schema: Mapping[str, Any]) -> bool:
-        variants = schema.get("anyOf", [schema])
-        return any(variant.get("format") == "date-time" for variant in variants)
+    def says(schema: Mapping[str, Any]) -> bool:
+        return any(variant.get(key) == value for variant in schema.get("anyOf", [schema]))
 
     properties = model.model_json_schema()["properties"]
-    return frozenset(name for name, schema in properties.items() if is_date_time(schema))
+    return frozenset(name for name, schema in properties.items() if says(schema))
 
 
 def _check_date_times(model: type[BaseModel], values: object, where: str) -> None:
     """Refuse a date-time field whose text is not RFC 3339's form (with an offset)."""
     if not isinstance(values, dict):
         return  # the model refuses it
-    for name in _date_times(model):
+    for name in _declared(model, "format", "date-time"):
         value = values.get(name)
         if isinstance(value, str) and not _RFC3339.fullmatch(value):
             message = "must be an RFC 3339 date-time with an offset, e.g. 2026-12-01T17:00:00Z"
             raise _invalid([{"loc": (name,), "msg": message, "type": "datetime_format"}], where)
 
 
+def _integral(value: object) -> object:
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _json_model(model: type[M]) -> type[M]:
+    """`model`, its integer fields taking an integral number written with a fraction (`1034.0`)
+    as the integer it is; anything else still meets the field's strict validation."""
+    integers = _declared(model, "type", "integer")
+    if not integers:
+        return model
+    fields: dict[str, Any] = {
+        name: (Annotated[field.annotation, BeforeValidator(_integral)], field)
+        for name, field in model.model_fields.items()
+        if name in integers
+    }
+    return create_model(model.__name__, __base__=model, __module__=model.__module__, **fields)
+
+
 def json_body(model: type[M]) -> Callable[[Request], Awaitable[M]]:
     """The body, parsed as JSON into `model`, strictly."""
-    has_date_times = bool(_date_times(model))
+    has_date_times = bool(_declared(model, "format", "date-time"))
+    model = _json_model(model)
 
     async def parse(request: Request) -> M:
         _require_media_type(request, "application/json")

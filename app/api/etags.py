@@ -2,7 +2,7 @@
 
 import re
 
-from app.domain.records import TaskRecord
+from app.domain.models import TaskRecord
 
 _TAG = re.compile(r'\s*(W/)?"([^"]*)"\s*(?:,|$)')
 # The largest version the column holds (INTEGER on PostgreSQL): a larger tag names no version.

@@ -57,6 +57,7 @@ def endpoint(function: Endpoint) -> Callable[[Request], Awaitable[Response]]:
 
     # Not functools.wraps: FastAPI would read the wrapped function's parameters.
     serve.__name__ = serve.__qualname__ = function.__name__
+    serve.__module__ = function.__module__
     serve.__doc__ = function.__doc__
     return serve
 

@@ -78,7 +78,13 @@ class Statement(Generic[R]):
         columns = tuple(getattr(statement, "exported_columns", {}).keys())
         fields: tuple[str, ...] = getattr(record, "_fields", ())
         if fields != columns:
-            raise TypeError(f"{record.__name__} has fields {fields}; the statement has {columns}")
+            missing = ", ".join(c for c in columns if c not in fields) or "none"
+            extra = ", ".join(f for f in fields if f not in columns) or "none"
+            raise TypeError(
+                f"{record.__name__} ({record.__module__}) has fields {fields}; the statement "
+                f"has {columns}: a record's fields are its statement's columns, in order "
+                f"(missing: {missing}; not columns: {extra})"
+            )
         self.statement = statement
         self.record = record
         self._records = TypeAdapter(list[record])  # type: ignore[valid-type]

@@ -1,10 +1,15 @@
-"""The tables. Enum values come from the contract's generated models, stored as plain strings."""
+"""The tables, each followed by its record: the row as the app reads it, one typed NamedTuple
+whose fields are the table's columns, in order, the same on every database (app.core.statements
+validates records from what the driver returns; tests/core/test_records.py holds each record to
+its table). Enum values come from the contract's generated models, stored as plain strings."""
 
 import uuid
 from datetime import datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from pydantic import AwareDatetime
 from sqlmodel import Field, SQLModel
 
 from app.domain.types import UTCDateTime, utcnow
@@ -48,6 +53,18 @@ class User(SQLModel, table=True):
     token_version: int = 0
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class UserRecord(NamedTuple):
+    id: uuid.UUID
+    email: str
+    full_name: str | None
+    hashed_password: str
+    role: UserRole
+    is_active: bool
+    token_version: int
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
 
 
 def priority_rank(priority: sa.ColumnElement[str]) -> sa.ColumnElement[int]:
@@ -115,6 +132,20 @@ class Task(SQLModel, table=True):
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
+class TaskRecord(NamedTuple):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    title: str
+    search_text: str
+    description: str | None
+    priority: TaskPriority
+    status: TaskStatus
+    due_date: AwareDatetime | None
+    version: int
+    created_at: AwareDatetime
+    updated_at: AwareDatetime
+
+
 class IdempotencyKey(SQLModel, table=True):
     """A client's `Idempotency-Key` for one create, and the response to replay for it."""
 
@@ -130,6 +161,17 @@ class IdempotencyKey(SQLModel, table=True):
     response_headers: str | None = None  # JSON object
     locked_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime, index=True)
+
+
+class IdempotencyKeyRecord(NamedTuple):
+    user_id: uuid.UUID
+    key: str
+    fingerprint: str
+    response_status: int | None
+    response_body: str | None
+    response_headers: str | None
+    locked_at: AwareDatetime
+    expires_at: AwareDatetime
 
 
 def task_etag(version: int) -> str:

@@ -9,8 +9,7 @@ from sqlalchemy import bindparam, delete, insert, select, update
 
 from app.core.db import Run, UniqueViolation
 from app.core.statements import NoRows, Statement
-from app.domain.models import IdempotencyKey
-from app.domain.records import IdempotencyKeyRecord
+from app.domain.models import IdempotencyKey, IdempotencyKeyRecord
 
 _KEY = IdempotencyKey.metadata.tables["idempotency_key"]
 _THE_KEY = (_KEY.c.user_id == bindparam("user_id"), _KEY.c.key == bindparam("key"))

@@ -17,8 +17,7 @@ from sqlalchemy import String, bindparam, delete, exists, func, insert, select, 
 
 from app.core.db import Run
 from app.core.statements import Statement
-from app.domain.models import Task, due_date_missing, priority_rank
-from app.domain.records import TaskRecord
+from app.domain.models import Task, TaskRecord, due_date_missing, priority_rank
 from app.domain.search import search_text
 from app.repositories.fulltext import NotAnIndexKey, TitlesHaveWords
 from app.repositories.pagination import Order, Page
@@ -140,11 +139,20 @@ async def get(
     return rows[0] if rows else None
 
 
+_NO_VALUES = dict.fromkeys(_TASK.c.keys())
+
+
 async def add(run: Run, values: dict[str, Any], *, token_version: int) -> TaskRecord | None:
-    """Insert a task given every column's value, if `token_version` is still the token version
-    of its owner (`values["user_id"]`) and they are active; None otherwise."""
-    params = {**values, "search_text": search_text(values["title"]), "token_version": token_version}
-    rows = await run(_INSERT_IF_TOKEN_CURRENT, params)
+    """Insert a task with these column values (null for the columns left out; `search_text`
+    from the title), if `token_version` is still the token version of its owner
+    (`values["user_id"]`) and they are active; None otherwise."""
+    given = {
+        **_NO_VALUES,
+        **values,
+        "search_text": search_text(values["title"]),
+        "token_version": token_version,
+    }
+    rows = await run(_INSERT_IF_TOKEN_CURRENT, given)
     return rows[0] if rows else None
 
 
@@ -239,6 +247,13 @@ def _scanned_statement(
         .limit(SEARCH_WINDOW)
     ).subquery("window")
     return Statement(select(func.count().label("scanned")).select_from(window), Scanned)
+
+
+# The default list's statements, built at import: a record that does not fit its statement
+# fails here rather than at the first request.
+_page_statement(frozenset(), TaskSort.created_at_desc, None, 0)
+_page_statement(frozenset(), TaskSort.created_at_desc, None, 1)
+_indexed_search_statement(frozenset(), TaskSort.created_at_desc, None)
 
 
 async def list_page(

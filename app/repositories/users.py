@@ -11,8 +11,7 @@ from sqlalchemy import String, bindparam, delete, func, insert, or_, select, upd
 from app.core.db import Run, UniqueViolation
 from app.core.statements import NoRows, Statement
 from app.domain.errors import Conflict
-from app.domain.models import User
-from app.domain.records import UserRecord
+from app.domain.models import User, UserRecord
 from app.domain.types import utcnow
 from app.repositories.pagination import Order, Page
 from generated.models import UserRole

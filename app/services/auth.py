@@ -7,7 +7,7 @@ from app.core.db import Database, Run
 from app.core.security import InvalidToken, PasswordHasher, TokenClaims, TokenCodec, TokenType
 from app.domain.caller import Caller
 from app.domain.errors import BadRequest, ServiceUnavailable, Unauthorized
-from app.domain.records import UserRecord
+from app.domain.models import UserRecord
 from app.repositories import users as users_repo
 
 logger = logging.getLogger(__name__)

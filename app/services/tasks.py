@@ -7,8 +7,7 @@ from typing import Any, NoReturn
 from app.core.db import Database, Run
 from app.core.security import TokenClaims
 from app.domain.errors import NotFound, PreconditionFailed, Unauthorized, UnprocessableContent
-from app.domain.models import task_etag
-from app.domain.records import TaskRecord
+from app.domain.models import TaskRecord, task_etag
 from app.domain.types import utcnow
 from app.repositories import tasks as tasks_repo
 from app.repositories.pagination import Page
@@ -41,7 +40,7 @@ def as_utc(value: datetime | None, *, field: str) -> datetime | None:
 async def create_task(run: Run, claims: TokenClaims, data: TaskCreate) -> TaskRecord:
     """A new task of the caller's, inserted by `run` (`database.write`, or a transaction's) in
     the statement that checks their token."""
-    values = data.model_dump()
+    values = data.model_dump()  # the fields sent, and the defaults of the others
     now = utcnow()
     due_date = as_utc(values.get("due_date"), field="due_date")
     if due_date is None and data.priority == TaskPriority.urgent:
@@ -49,11 +48,9 @@ async def create_task(run: Run, claims: TokenClaims, data: TaskCreate) -> TaskRe
     task = await tasks_repo.add(
         run,
         {
+            **values,
             "id": uuid.uuid4(),
             "user_id": claims.user_id,
-            "title": data.title,
-            "description": values.get("description"),
-            "priority": data.priority,
             "status": TaskStatus.todo,
             "due_date": due_date,
             "version": 1,
@@ -113,13 +110,8 @@ async def replace_task(
     expected_versions: frozenset[int] | None,
 ) -> TaskRecord:
     sent = data.model_dump()
-    values = {
-        "title": data.title,
-        "priority": data.priority,
-        "status": data.status,
-        "description": sent.get("description"),
-        "due_date": as_utc(sent.get("due_date"), field="due_date"),
-    }
+    values = {name: sent.get(name) for name in TaskReplace.model_fields}  # left out: null
+    values["due_date"] = as_utc(values["due_date"], field="due_date")
     return await _update(database, claims, task_id, values, expected_versions)
 
 

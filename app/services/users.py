@@ -6,7 +6,7 @@ from typing import Any
 from app.core.db import Database, Run
 from app.core.security import PasswordHasher
 from app.domain.errors import Conflict, NotFound, Unauthorized
-from app.domain.records import UserRecord
+from app.domain.models import UserRecord
 from app.domain.types import utcnow
 from app.repositories import users as users_repo
 from app.repositories.pagination import Page

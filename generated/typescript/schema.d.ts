@@ -1637,25 +1637,6 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    /**
-                     * @example {
-                     *       "tasks": [
-                     *         {
-                     *           "id": "0b5a3f6e-8d47-4c8b-9f3e-2d1c7a9e4b10",
-                     *           "title": "Write the quarterly report",
-                     *           "description": "Figures from finance are in the shared folder.",
-                     *           "priority": "high",
-                     *           "status": "todo",
-                     *           "due_date": "2026-12-01T17:00:00Z",
-                     *           "user_id": "7d9f2c1a-3b4e-4f5a-8c6d-9e0f1a2b3c4d",
-                     *           "created_at": "2026-11-20T09:30:00Z",
-                     *           "updated_at": "2026-11-20T09:30:00Z"
-                     *         }
-                     *       ],
-                     *       "per_page": 20,
-                     *       "next_cursor": null
-                     *     }
-                     */
                     "application/json": components["schemas"]["TaskList"];
                 };
             };

@@ -22,8 +22,7 @@ import psycopg
 from pydantic import TypeAdapter
 from sqlalchemy import Engine, insert, make_url
 
-from app.domain.models import Task
-from app.domain.records import TaskRecord
+from app.domain.models import Task, TaskRecord
 from app.domain.search import search_text
 from generated.models import TaskPriority, TaskStatus
 

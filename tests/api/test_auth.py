@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from app.core.statements import NoRows
 from app.domain.models import User
 from app.main import create_app
+from generated import models as api
 from tests.conftest import (
     API,
     PASSWORD,
@@ -37,8 +38,9 @@ class Hash(NamedTuple):
     hashed_password: str
 
 
-USER_KEYS = {"id", "email", "full_name", "role", "is_active", "created_at", "updated_at"}
-TOKEN_KEYS = {"access_token", "refresh_token", "token_type", "expires_in"}
+# Every property the contract declares (each is required).
+USER_KEYS = set(api.User.model_fields)
+TOKEN_KEYS = set(api.TokenPair.model_fields)
 
 
 def bearer(token: str) -> dict[str, str]:

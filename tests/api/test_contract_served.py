@@ -5,12 +5,14 @@ import uuid
 from pathlib import Path
 
 import yaml
-from fastapi import Request
+from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
 from fastapi.testclient import TestClient
+from starlette.responses import Response
 
-from app.api.contract import CONTRACT_PATH, load_contract, operations
+from app.api.contract import CONTRACT_PATH, api_path, missing_route, operations, unknown_route
 from app.api.deps import access_claims
+from app.api.routing import Router, add_routes
 from app.core.config import Settings
 from app.core.security import TokenClaims
 from app.domain.errors import Forbidden
@@ -18,26 +20,58 @@ from app.main import create_app
 from tests.conftest import API, app_of, assert_problem
 
 
-def contract_operations() -> set[tuple[str, str, str]]:
-    prefix = load_contract()["servers"][0]["url"]
-    return {
-        (method.upper(), prefix + path, operation["operationId"])
-        for method, path, operation in operations()
-    }
+def mismatches(app: FastAPI) -> list[str]:
+    """Every contract operation no route serves and every route no operation documents.
 
-
-def test_route_table_equals_the_contract_both_ways(client: TestClient) -> None:
-    # Route names are operationIds (each endpoint function is named after its operation); the
-    # contract's own routes (the document and the docs) are outside the schema. Routes of a
-    # router included with `include_router` are not in the app's table (app/main.py says why
-    # they should not be), so they would fail here.
+    Route names are operationIds (each endpoint function is named after its operation); the
+    contract's own routes (the document and the docs) are outside the schema. Routes of a
+    router included with `include_router` are not in the app's table (app/api/routing.py says
+    why they should not be), so they would be reported missing here."""
     routes = {
-        (method, route.path_format, route.name)
-        for route in app_of(client).routes
+        (method, route.path_format): route
+        for route in app.routes
         if isinstance(route, APIRoute) and route.include_in_schema
         for method in route.methods or ()
     }
-    assert routes == contract_operations()
+    found = []
+    for method, path, operation in operations():
+        route = routes.pop((method.upper(), api_path(path)), None)
+        if route is None or route.name != operation["operationId"]:
+            found.append(missing_route(method, path, operation))
+            if route is not None:
+                routes[(method.upper(), api_path(path))] = route
+    for (method, path), route in routes.items():
+        found.append(unknown_route(method, path, route.name, route.endpoint.__module__))
+    return found
+
+
+def test_route_table_equals_the_contract_both_ways(client: TestClient) -> None:
+    assert mismatches(app_of(client)) == []
+
+
+def test_a_mismatch_is_reported_by_name_with_what_to_do(settings: Settings) -> None:
+    app = create_app(settings)
+    [served] = [r for r in app.routes if isinstance(r, APIRoute) and r.name == "delete_task"]
+    app.router.routes.remove(served)
+    add_routes(app, _unknown)
+    found = mismatches(app)
+    assert (
+        "contract operation without a route: DELETE /api/v1/tasks/{task_id} (delete_task): "
+        "add `delete_task` to app/api/routes/tasks.py"
+    ) in found
+    assert (
+        "route without a contract operation: POST /api/v1/tasks/{task_id}/archive "
+        "(archive_task_nowhere_documented in tests/api/test_contract_served.py): "
+        "add `archive_task_nowhere_documented` to openapi/openapi.yaml, or remove the route"
+    ) in found
+
+
+_unknown = Router(prefix=f"{API}/tasks")
+
+
+@_unknown.post("/{task_id}/archive")
+async def archive_task_nowhere_documented() -> Response:
+    return Response(status_code=204)
 
 
 def test_each_app_routes_with_its_own_dependency_overrides(settings: Settings) -> None:

@@ -8,8 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from app.core.statements import NoRows
-from app.domain.models import IdempotencyKey, Task
-from app.domain.records import IdempotencyKeyRecord
+from app.domain.models import IdempotencyKey, IdempotencyKeyRecord, Task
 from app.services import idempotency
 from generated.models import TaskCreate
 from tests.conftest import API, Account, app_of, assert_problem, execute, run_on_app

@@ -11,6 +11,7 @@ from sqlalchemy import func, select
 
 from app.domain.models import Task
 from app.services import users as users_service
+from generated import models as api
 from tests.conftest import (
     API,
     PASSWORD,
@@ -26,7 +27,7 @@ from tests.conftest import (
 )
 from tests.pages import every_item
 
-USER_KEYS = {"id", "email", "full_name", "role", "is_active", "created_at", "updated_at"}
+USER_KEYS = set(api.User.model_fields)  # every property the contract declares
 NEW_PASSWORD = "staple-battery-horse"
 
 

@@ -1,11 +1,13 @@
 """Fixtures for the Schemathesis contract test (test_schemathesis.py).
 
 The contract FILE (openapi/openapi.yaml) is loaded, never the app's copy of it, with the settings of
-schemathesis.toml. Requests reach the app in-process: Schemathesis' ASGI transport is given
-`BRIDGE`, an ASGI app that hands every request to the session's running starlette `TestClient`
-(`client` from tests/conftest.py). So there is one app, its lifespan running once, one event loop
-and one fresh database (SQLite under a tmp dir, or TEST_DATABASE_URL), shared with the fixtures.
-The checks' own probes (ignored_auth, object_level_authorization) take the same way.
+schemathesis.toml and what scripts/fuzz_contract.py derives from the contract (by-design answers,
+the check that every secured operation has a route, distinct idempotency keys). Requests reach
+the app in-process: Schemathesis' ASGI transport is given `BRIDGE`, an ASGI app that hands every
+request to the session's running starlette `TestClient` (`client` from tests/conftest.py). So
+there is one app, its lifespan running once, one event loop and one fresh database (SQLite under
+a tmp dir, or TEST_DATABASE_URL), shared with the fixtures. The checks' own probes
+(ignored_auth, object_level_authorization, secured_operations_are_routed) take the same way.
 
 Credentials come from real users registered and logged in through the API; the admin is made the
 way operators make one. An `Identity` keeps a live token through `logout`, `change_password` and
@@ -28,14 +30,14 @@ from fastapi.testclient import TestClient
 from schemathesis.auths import RequestsAuth
 from schemathesis.wfc.escalation import EscalatingAuthProvider
 
+from scripts.fuzz_contract import admin_operations, config_text
 from tests.conftest import API, PASSWORD, Account, make_admin, unique_email, wipe_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 CONTRACT = ROOT / "openapi" / "openapi.yaml"
-CONFIG = ROOT / "schemathesis.toml"
 
 # Operations only an admin may call (403 for everyone else, as documented).
-ADMIN_OPERATIONS = ("list_users", "get_user", "update_user", "delete_user")
+ADMIN_OPERATIONS = tuple(sorted(admin_operations()))
 # Everything under /users, the admin-only operations included, is also run as an admin.
 USERS_PATH = "/users"
 
@@ -289,9 +291,9 @@ def peers_auth() -> EscalatingAuthProvider:
 
 
 def load_contract(*auth: Any) -> schemathesis.BaseSchema:
-    """The contract file, with schemathesis.toml, sent to the app through `BRIDGE`, with these
-    auth providers."""
-    config = schemathesis.Config.from_path(CONFIG)
+    """The contract file, with schemathesis.toml and the by-design answers the contract documents
+    (scripts/fuzz_contract.py), sent to the app through `BRIDGE`, with these auth providers."""
+    config = schemathesis.Config.from_str(config_text())
     schema = schemathesis.openapi.from_path(CONTRACT, config=config)
     schema.app = BRIDGE
     schema.auth.providers.extend(auth)

@@ -1,4 +1,4 @@
-"""Every statement's rows are typed records (app.domain.records), validated from what the driver
+"""Every statement's rows are typed records (app/domain/models.py), validated from what the driver
 returns; a record's fields are its table's columns, and a statement's columns its record's."""
 
 import types
@@ -12,8 +12,14 @@ from sqlalchemy.dialects.postgresql.asyncpg import PGDialect_asyncpg
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from app.core.statements import Statement
-from app.domain.models import IdempotencyKey, Task, User
-from app.domain.records import IdempotencyKeyRecord, TaskRecord, UserRecord
+from app.domain.models import (
+    IdempotencyKey,
+    IdempotencyKeyRecord,
+    Task,
+    TaskRecord,
+    User,
+    UserRecord,
+)
 from app.domain.types import UTCDateTime
 
 RECORDS: list[tuple[type[Any], Table]] = [
@@ -60,7 +66,7 @@ def test_a_statement_whose_columns_are_not_its_records_is_refused() -> None:
     class Title(NamedTuple):
         name: str
 
-    with pytest.raises(TypeError, match="Title has fields"):
+    with pytest.raises(TypeError, match=r"Title \(tests.core.test_records\) has fields"):
         Statement(select(tasks.c.title), Title)
 
 

@@ -20,8 +20,7 @@ from app.api.paging import list_scope, next_page, page_of
 from app.api.responses import API_PREFIX, model_response, no_content
 from app.api.routing import Router
 from app.core.db import Run
-from app.domain.models import task_etag
-from app.domain.records import TaskRecord
+from app.domain.models import TaskRecord, task_etag
 from app.domain.search import search_words
 from app.repositories import tasks as tasks_repo
 from app.repositories.tasks import TaskFilters

@@ -19,7 +19,7 @@ from app.api.paging import list_scope, next_page, page_of
 from app.api.rate_limit import limit_login_by_email
 from app.api.responses import API_PREFIX, model_response, no_content
 from app.api.routing import Router
-from app.domain.records import UserRecord
+from app.domain.models import UserRecord
 from app.repositories import users as users_repo
 from app.repositories.users import UserFilters
 from app.services import auth as auth_service
