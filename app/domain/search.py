@@ -6,8 +6,6 @@ tokenizer, `string_to_array` into a tsvector), so they find the same tasks."""
 import re
 import unicodedata
 
-from app.domain.errors import UnprocessableContent
-
 _WORD = re.compile(r"[^\W_]+")
 
 
@@ -20,11 +18,3 @@ def words(text: str) -> list[str]:
 def search_text(title: str) -> str:
     """The title's words, each after a space, so `LIKE '% word%'` finds a word by its start."""
     return "".join(f" {word}" for word in words(title))
-
-
-def search_words(query: str) -> tuple[str, ...]:
-    """The words a search looks for; a query with none (only punctuation) is refused."""
-    found = words(query)
-    if not found:
-        raise UnprocessableContent("q has nothing to search for: it needs a letter or a digit.")
-    return tuple(found)

@@ -95,7 +95,7 @@ class TaskFilters:
     priority: TaskPriority | None = None
     due_before: datetime | None = None
     due_after: datetime | None = None
-    search: tuple[str, ...] = ()  # the words of `q` (app.domain.search.search_words)
+    search: tuple[str, ...] = ()  # the words of `q` (app.domain.search.words)
 
 
 # `token_version` is still the token version of the caller (`owner_id`), and they are active.

@@ -1598,7 +1598,8 @@ export interface operations {
                 /**
                  * @description Only tasks whose title has, for every word of `q`, a word that starts with it, ignoring
                  *     case and accents: `rep q4` finds "Quarterly report (Q4)". Words are runs of letters and
-                 *     digits; everything else in `q` only separates them.
+                 *     digits; everything else in `q` only separates them, so a `q` of punctuation alone has
+                 *     no words, and every task matches it.
                  * @example report
                  */
                 q?: components["schemas"]["TaskSearch"];

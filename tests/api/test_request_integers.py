@@ -118,7 +118,7 @@ INTEGERS = request_integers()
 
 
 def test_the_contract_has_request_integers() -> None:
-    assert {"page", "per_page"} <= {integer.name for integer in INTEGERS}
+    assert {"per_page"} <= {integer.name for integer in INTEGERS}
 
 
 @pytest.mark.parametrize(

@@ -21,7 +21,7 @@ from app.api.responses import API_PREFIX, model_response, no_content
 from app.api.routing import Router
 from app.core.db import Run
 from app.domain.models import TaskRecord, task_etag
-from app.domain.search import search_words
+from app.domain.search import words
 from app.repositories import tasks as tasks_repo
 from app.repositories.tasks import TaskFilters
 from app.services import auth as auth_service
@@ -71,7 +71,7 @@ async def list_tasks(
         priority=given.get("priority"),
         due_before=as_utc(given.get("due_before"), field="due_before"),
         due_after=as_utc(given.get("due_after"), field="due_after"),
-        search=search_words(given["q"]) if "q" in given else (),
+        search=tuple(words(given["q"])) if "q" in given else (),
     )
     sort = api.TaskSort(params.sort or api.TaskSort.created_at_desc)
     order = tasks_repo.order_of(sort)
