@@ -2,7 +2,7 @@
 `Link: rel="next"` of its response."""
 
 import json
-from dataclasses import asdict, is_dataclass
+from dataclasses import asdict
 from typing import Any
 from uuid import UUID
 
@@ -18,8 +18,7 @@ BAD_CURSOR = "The cursor is not one this list gave: start again from the first p
 def list_scope(list_name: str, caller: UUID, filters: Any, sort: str) -> str:
     """What a cursor belongs to: the list, who asks, its filters and sort (not the page size,
     which may change from page to page)."""
-    given = asdict(filters) if is_dataclass(filters) and not isinstance(filters, type) else filters
-    return json.dumps([list_name, str(caller), given, sort], sort_keys=True, default=str)
+    return json.dumps([list_name, str(caller), asdict(filters), sort], sort_keys=True, default=str)
 
 
 def page_of(cursors: CursorCodec, scope: str, order: Order, cursor: str | None, size: int) -> Page:

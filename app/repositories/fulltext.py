@@ -25,9 +25,6 @@ class _PrefixQuery(TypeDecorator[tuple[str, ...]]):
             return " ".join(f'"{word}"*' for word in value)  # FTS5: implicit AND
         return " & ".join(f"'{word}':*" for word in value)  # tsquery: quoted lexemes, as they are
 
-    def process_result_value(self, value: Any, dialect: Dialect) -> Any:
-        raise NotImplementedError("a bind-only type")
-
 
 class TitlesHaveWords(ColumnElement[bool]):
     """The task's title has each of the words bound to `words` at the start of one of its

@@ -47,14 +47,14 @@ class Order:
         if True not in nulls:
             keys, after = tuple_(*self.keys), tuple_(*values)
             return keys < after if self.descending else keys > after
-        first_null = nulls.index(True)
-        same = [key == value for key, value in zip(self.keys[:first_null], values, strict=False)]
-        rest = [(k, v) for k, v, null in zip(self.keys, values, nulls, strict=True) if not null]
-        rest = rest[first_null:]
-        nulls_are_null = [key.is_(None) for key, null in zip(self.keys, nulls, strict=True) if null]
+        first = nulls.index(True)
+        same = [key == value for key, value in zip(self.keys[:first], values, strict=False)]
+        triples = list(zip(self.keys, values, nulls, strict=True))
+        null_keys = [key.is_(None) for key, _, null in triples if null]
+        rest = [(key, value) for key, value, null in triples[first + 1 :] if not null]
         keys, after = tuple_(*(k for k, _ in rest)), tuple_(*(v for _, v in rest))
         later = keys < after if self.descending else keys > after
-        return and_(*same, *nulls_are_null, later)
+        return and_(*same, *null_keys, later)
 
     def parameters(self, key: tuple[Any, ...]) -> dict[str, Any]:
         return {f"after_{i}": value for i, value in enumerate(key)}
