@@ -629,7 +629,7 @@ class ListUsersParametersQuery(BaseModel):
             examples=[
                 "WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA"
             ],
-            max_length=512,
+            max_length=1200,
             min_length=1,
             pattern="^[A-Za-z0-9_.-]+$",
         ),
@@ -668,7 +668,7 @@ class ListTasksParametersQuery(BaseModel):
             examples=[
                 "WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA"
             ],
-            max_length=512,
+            max_length=1200,
             min_length=1,
             pattern="^[A-Za-z0-9_.-]+$",
         ),
@@ -735,7 +735,7 @@ class UserList(BaseModel):
             examples=[
                 "WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA"
             ],
-            max_length=512,
+            max_length=1200,
             min_length=1,
             pattern="^[A-Za-z0-9_.-]+$",
         ),
@@ -764,7 +764,7 @@ class TaskList(BaseModel):
             examples=[
                 "WyIyMDI2LTExLTIwVDA5OjMwOjAwKzAwOjAwIiwiMGI1YTNmNmUiXQ.Vb2Rb9iN3lK0AMvcLhC2eA"
             ],
-            max_length=512,
+            max_length=1200,
             min_length=1,
             pattern="^[A-Za-z0-9_.-]+$",
         ),

@@ -27,7 +27,7 @@ class CursorCodec:
 
     def encode(self, scope: str, key: list[Any]) -> str:
         """A cursor for the rows after `key` (JSON values) in the list `scope` names."""
-        payload = json.dumps(key, separators=(",", ":")).encode()
+        payload = json.dumps(key, ensure_ascii=False, separators=(",", ":")).encode()
         return f"{_b64(payload)}.{_b64(self._sign(scope, payload))}"
 
     def decode(self, scope: str, cursor: str) -> list[Any]:

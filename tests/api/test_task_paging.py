@@ -165,3 +165,14 @@ def test_a_cursor_of_the_users_list_is_refused_on_the_tasks(
 ) -> None:
     body = client.get(f"{API}/users", params={"per_page": 1}, headers=admin.headers).json()
     _refused(client, admin, cursor=body["next_cursor"])
+
+
+@pytest.mark.parametrize("letter", ["\U0010fffd", '"', "é"])
+def test_the_longest_titles_page_by_title(client: TestClient, user: Account, letter: str) -> None:
+    """A cursor holds the last title: the longest title, in the letters that take the most
+    room, still makes a cursor the contract allows and the list takes back."""
+    for _ in range(2):
+        response = client.post(TASKS, json={"title": letter * 200}, headers=user.headers)
+        assert response.status_code == 201, response.text
+    listed = every_item(client.get, TASKS, user.headers, sort="title", per_page=1)
+    assert [t["title"] for t in listed] == [letter * 200] * 2
