@@ -2,8 +2,9 @@
 `Link: rel="next"` of its response."""
 
 import json
-from dataclasses import asdict
+from dataclasses import fields
 from typing import Any
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi.exceptions import RequestValidationError
@@ -18,7 +19,8 @@ BAD_CURSOR = "The cursor is not one this list gave: start again from the first p
 def list_scope(list_name: str, caller: UUID, filters: Any, sort: str) -> str:
     """What a cursor belongs to: the list, who asks, its filters and sort (not the page size,
     which may change from page to page)."""
-    return json.dumps([list_name, str(caller), asdict(filters), sort], sort_keys=True, default=str)
+    values = [getattr(filters, f.name) for f in fields(filters)]
+    return json.dumps([list_name, str(caller), values, sort], default=str)
 
 
 def page_of(cursors: CursorCodec, scope: str, order: Order, cursor: str | None, size: int) -> Page:
@@ -40,5 +42,6 @@ def next_page(
     if last is None:
         return None, {}
     cursor = cursors.encode(scope, order.dump(last))
-    url = request.url.include_query_params(cursor=cursor)
-    return cursor, {"Link": f'<{url.path}?{url.query}>; rel="next"'}
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+    link = f"{request.url.path}?{urlencode([*query, ('cursor', cursor)])}"
+    return cursor, {"Link": f'<{link}>; rel="next"'}

@@ -107,6 +107,22 @@ def test_a_page_links_to_the_next(client: TestClient, user: Account) -> None:
     assert "Link" not in last.headers
 
 
+def test_following_the_links_reads_every_page_once(client: TestClient, user: Account) -> None:
+    """Each page's link carries the query it was asked with and one cursor, its own."""
+    for i in range(5):
+        client.post(TASKS, json={"title": f"report {i}"}, headers=user.headers)
+    link, titles = f"{TASKS}?per_page=2&sort=title&q=report", []
+    while link:
+        response = client.get(link, headers=user.headers)
+        assert response.status_code == 200, response.text
+        titles += [t["title"] for t in response.json()["tasks"]]
+        link = response.headers.get("Link", "")[1:].split(">")[0]
+        if link:
+            assert link.count("cursor=") == 1
+            assert link.startswith(f"{TASKS}?per_page=2&sort=title&q=report&cursor=")
+    assert titles == [f"report {i}" for i in range(5)]
+
+
 def test_the_page_size_may_change_between_pages(client: TestClient, user: Account) -> None:
     created = [
         client.post(TASKS, json={"title": f"task {i}"}, headers=user.headers).json()["id"]

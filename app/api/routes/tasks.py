@@ -79,10 +79,10 @@ async def list_tasks(
     page = page_of(cursors, scope, order, given.get("cursor"), params.per_page)
     tasks, last = await tasks_service.list_tasks(database, claims, filters, sort, page)
     next_cursor, headers = next_page(request, cursors, scope, order, last)
-    listed = api.TaskList(
-        tasks=[_task(task) for task in tasks], per_page=page.size, next_cursor=next_cursor
+    listed = {"tasks": tasks, "per_page": page.size, "next_cursor": next_cursor}
+    return model_response(
+        api.TaskList.model_validate(listed, from_attributes=True), headers=headers
     )
-    return model_response(listed, headers=headers)
 
 
 @router.post("")

@@ -98,10 +98,10 @@ async def list_users(
     page = page_of(cursors, scope, users_repo.ORDER, given.get("cursor"), params.per_page)
     users, last = await users_service.list_users(database, filters, page)
     next_cursor, headers = next_page(request, cursors, scope, users_repo.ORDER, last)
-    listed = api.UserList(
-        users=[_user(u) for u in users], per_page=page.size, next_cursor=next_cursor
+    listed = {"users": users, "per_page": page.size, "next_cursor": next_cursor}
+    return model_response(
+        api.UserList.model_validate(listed, from_attributes=True), headers=headers
     )
-    return model_response(listed, headers=headers)
 
 
 @router.get("/{user_id:user_id}")
