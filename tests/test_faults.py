@@ -1,7 +1,8 @@
 """Faults as an operator meets them, against real processes: a Redis that is not there, a Redis
-that stops answering (CLIENT PAUSE), a SQLite file on a filesystem that fills up, a client that
-sends its body slowly while the server shuts down. Each asserts what clients get, that the
-server recovers on its own, and that every acknowledged write is readable afterwards.
+that stops answering (CLIENT PAUSE), a SQLite file on a filesystem that fills up, SQLite files
+that stop taking writes, a client that sends its body slowly while the server shuts down. Each
+asserts what clients get, that the server recovers on its own, and that every acknowledged
+write is readable afterwards.
 
 The Redis servers here are this module's own (`redis-server` on a free port), never a shared one.
 """
@@ -32,6 +33,8 @@ REDIS_SERVER = shutil.which("redis-server") or "redis-server"
 REDIS_CLI = shutil.which("redis-cli") or "redis-cli"
 MOUNT = shutil.which("mount") or "mount"
 UMOUNT = shutil.which("umount") or "umount"
+MKFS_EXT4 = shutil.which("mkfs.ext4") or "mkfs.ext4"
+CHATTR = shutil.which("chattr") or "chattr"
 
 
 @contextmanager
@@ -267,6 +270,61 @@ class TestFullDisk:
             assert set(statuses) <= {200, 503}
             assert wal.stat().st_size < grown, "the WAL was not truncated"
             assert http.get(path, headers=headers).json()["title"] == "after"
+
+
+@contextmanager
+def ext4_filesystem(directory: Path, size_bytes: int) -> Iterator[Path]:
+    """An ext4 filesystem in an image file, loop-mounted on `directory` (needs root); unlike
+    tmpfs, it lets a file be made immutable."""
+    image = directory.with_suffix(".img")
+    with image.open("wb") as file:
+        file.truncate(size_bytes)
+    subprocess.run([MKFS_EXT4, "-q", str(image)], check=True)
+    directory.mkdir()
+    subprocess.run([MOUNT, "-o", "loop", str(image), str(directory)], check=True)
+    try:
+        yield directory
+    finally:
+        subprocess.run([UMOUNT, str(directory)], check=True)
+
+
+@contextmanager
+def refusing_writes(*paths: Path) -> Iterator[None]:
+    """Writes to `paths` fail while the block runs, as on a filesystem gone read-only (the
+    immutable attribute; SQLite says "attempt to write a readonly database")."""
+    subprocess.run([CHATTR, "+i", *map(str, paths)], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run([CHATTR, "-i", *map(str, paths)], check=True)
+
+
+class TestReadOnlyFiles:
+    def test_writes_answer_503_reads_go_on_and_writes_resume_once_the_files_take_them(
+        self, tmp_path: Path
+    ) -> None:
+        """The database file and its WAL stop taking writes under a running server. (Not the
+        `-shm` index: SQLite maps it into memory, and a mapping that cannot grow is a SIGBUS;
+        a remount would leave it writable in memory.)"""
+        with ext4_filesystem(tmp_path / "disk", 32 << 20) as disk:
+            acknowledged: dict[str, str] = {}
+            with live_server(f"sqlite:///{disk}/app.db") as server, client(server) as http:
+                headers = signed_up(http)
+                for i in range(5):
+                    assert created(http, headers, acknowledged, f"before {i}")
+                some = sorted(acknowledged)[0]
+                with refusing_writes(disk / "app.db", disk / "app.db-wal"):
+                    statuses = exercise(http, headers, acknowledged)
+                    assert 500 not in statuses
+                    assert 503 in statuses
+                    for path in (f"{API}/tasks", f"{API}/tasks/{some}", f"{API}/users/me"):
+                        assert http.get(path, headers=headers).status_code == 200, path
+                took = until(
+                    lambda: created(http, headers, acknowledged, "after"), "creates succeed again"
+                )
+                print(f"files writable again: creates succeed again within {took:.3f} s")
+                assert set(exercise(http, headers, acknowledged)) <= {200, 201, 204}
+                assert stored(http, headers) == acknowledged
 
 
 def created(
